@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The ring core and its headers compile with -ffreestanding -nostdlib and
+# can reach only the compiler's own headers; the object needs nothing from
+# a C library except memcpy/memset, which every freestanding environment
+# must provide (GCC and Clang may emit calls to them).
+set -eu
+: "${top_srcdir:?}" "${CC:=cc}"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# Only the compiler's include directory: no libc headers are reachable.
+ccinc=$($CC -print-file-name=include)
+status=0
+for src in libsplitdrv/ring.c libsplitdrv/inline-copies.c; do
+	obj="$tmp/$(basename "$src" .c).o"
+	if ! $CC -std=c11 -ffreestanding -nostdlib -nostdinc -isystem "$ccinc" \
+		-I"$top_srcdir/include" -O2 -Wall -Wextra -Werror \
+		-Wno-missing-prototypes -c "$top_srcdir/$src" -o "$obj"; then
+		echo "FAIL: $src does not build freestanding"; status=1; continue
+	fi
+	undef=$(nm -u "$obj" | awk '{print $2}' | grep -vE '^(memcpy|memset)$' || true)
+	if [ -n "$undef" ]; then
+		echo "FAIL: $src needs symbols a freestanding environment lacks: $undef"; status=1
+	fi
+done
+# A translation unit that uses the typed API and every header, linked with
+# -nostdlib into a relocatable object: also freestanding.
+cat > "$tmp/user.c" <<'C'
+#include <splitdrv/splitdrv.h>
+struct req { uint64_t id; uint8_t op; };
+struct rsp { uint64_t id; int16_t st; };
+SDRV_RING_DEFINE(demo, struct req, struct rsp);
+int use(void *page);
+int use(void *page)
+{
+	struct demo_front f; struct demo_back b; struct req q; struct rsp p;
+	if (demo_front_init(&f, page, SDRV_PAGE_SIZE) || demo_back_attach(&b, page, SDRV_PAGE_SIZE, 0))
+		return -1;
+	demo_front_next_req(&f)->id = 7;
+	(void)demo_front_push(&f);
+	if (demo_back_take_reqs(&b, &q, 1) != 1) return -1;
+	demo_back_next_rsp(&b)->id = q.id;
+	(void)demo_back_push(&b);
+	return demo_front_take_rsps(&f, &p, 1) == 1 && p.id == 7 ? 0 : -1;
+}
+C
+if ! $CC -std=c11 -ffreestanding -nostdlib -nostdinc -isystem "$ccinc" -I"$top_srcdir/include" \
+	-O2 -Wall -Wextra -Werror -c "$tmp/user.c" -o "$tmp/user.o"; then
+	echo "FAIL: the typed API does not build freestanding"; status=1
+fi
+if [ $status -eq 0 ] && ! $CC -nostdlib -r "$tmp/user.o" "$tmp/ring.o" -o "$tmp/all.o"; then
+	echo "FAIL: freestanding objects do not link with -nostdlib"; status=1
+fi
+[ $status -eq 0 ] && echo "PASS: ring core is freestanding"
+exit $status
