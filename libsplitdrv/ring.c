@@ -36,11 +36,13 @@ static int attach(struct sdrv_ring *r, void *shared, size_t bytes, size_t entry_
 	r->sring = (struct sdrv_sring *)shared;
 	r->ents = (unsigned char *)shared + SDRV_RING_HDR_SIZE;
 	r->nr_ents = n;
+	r->mask = n - 1;
 	r->entry_size = (uint32_t)entry_size;
 	r->prod_pvt = start;
 	r->pushed = start;
 	r->cons = start;
 	r->peer_prod = start;
+	r->prod_limit = side == SDRV_RING_FRONT ? start + n : start;
 	r->side = side;
 	r->batch = 1;
 	return 0;
@@ -87,8 +89,8 @@ int sdrv_ring_set_batch(struct sdrv_ring *r, uint32_t batch, uint64_t max_delay_
 
 void sdrv_ring_set_broken(struct sdrv_ring *r, const char *reason)
 {
-	if (r && !r->broken)
-		r->broken = reason ? reason : "broken by the caller";
+	if (r)
+		sdrv__break(r, reason ? reason : "broken by the caller");
 }
 
 /*

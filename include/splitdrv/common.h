@@ -18,7 +18,9 @@
 #define SDRV_BEGIN_DECLS extern "C" {
 #define SDRV_END_DECLS }
 #else
+/** @brief Opens a block of declarations with C linkage (`extern "C" {` in C++). */
 #define SDRV_BEGIN_DECLS
+/** @brief Closes a block opened by SDRV_BEGIN_DECLS. */
 #define SDRV_END_DECLS
 #endif
 
@@ -44,6 +46,7 @@
  */
 #ifndef SDRV_INLINE
 #define SDRV_INLINE static inline
+/** @brief Defined (to 1) when SDRV_INLINE is the default `static inline`. */
 #define SDRV_INLINE_IS_STATIC 1
 #endif
 

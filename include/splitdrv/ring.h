@@ -86,8 +86,12 @@ struct sdrv_ring {
 	struct sdrv_sring *sring; /**< The shared header. */
 	unsigned char *ents;      /**< First entry (sring + 64). */
 	uint32_t nr_ents;         /**< Number of entries, a power of two. */
+	uint32_t mask;            /**< nr_ents - 1. */
 	uint32_t entry_size;      /**< Bytes per entry. */
 	sdrv_ring_idx_t prod_pvt; /**< Own producer index, not yet published. */
+	/** First index that may not be produced: cons + nr_ents for the
+	 *  frontend, cons for the backend, prod_pvt once broken. */
+	sdrv_ring_idx_t prod_limit;
 	sdrv_ring_idx_t pushed;   /**< Own producer index as last published. */
 	sdrv_ring_idx_t cons;     /**< Own consumer index into the peer's entries. */
 	sdrv_ring_idx_t peer_prod; /**< Validated snapshot of the peer's producer index. */
@@ -198,12 +202,12 @@ SDRV_INLINE uint32_t sdrv_ring_nr_ents(const struct sdrv_ring *r)
 }
 
 /** @cond INTERNAL */
-#define SDRV__SLOT(r, idx, esz) ((r)->ents + (size_t)((idx) & ((r)->nr_ents - 1)) * (esz))
-
 static inline void sdrv__break(struct sdrv_ring *r, const char *why)
 {
-	if (!r->broken)
+	if (!r->broken) {
 		r->broken = why;
+		r->prod_limit = r->prod_pvt; /* no slot is handed out any more */
+	}
 }
 
 /*
@@ -254,8 +258,10 @@ static inline int32_t sdrv__front_refresh(struct sdrv_ring *r)
 static inline int32_t sdrv__take_typed(struct sdrv_ring *r, void *dst, size_t tsz, uint32_t max,
 				       size_t esz, int back)
 {
-	uint32_t avail, n, i;
+	uint32_t avail, n, i, mask;
 	unsigned char *out = (unsigned char *)dst;
+	const unsigned char *ents;
+	sdrv_ring_idx_t cons;
 
 	if (__builtin_expect(r->broken != NULL, 0))
 		return -SDRV_EPROTO;
@@ -267,12 +273,31 @@ static inline int32_t sdrv__take_typed(struct sdrv_ring *r, void *dst, size_t ts
 		avail = (uint32_t)got;
 	}
 	n = avail < max ? avail : max;
-	for (i = 0; i < n; i++)
-		__builtin_memcpy(out + (size_t)i * tsz, SDRV__SLOT(r, r->cons + i, esz), tsz);
+	/* Locals: the byte copies may alias *r as far as the compiler knows,
+	 * which would reload every field for every entry. */
+	ents = r->ents;
+	mask = r->mask;
+	cons = r->cons;
+	r->cons = cons + n;
+	/* Consumed requests may be answered; consumed responses free slots. */
+	r->prod_limit = back ? cons + n : cons + n + r->nr_ents;
+	if (tsz == esz && n > 1) {
+		/* Whole entries: at most two contiguous runs (the ring wraps). */
+		uint32_t first = cons & mask, run = mask + 1 - first;
+
+		if (run > n)
+			run = n;
+		__builtin_memcpy(out, ents + (size_t)first * esz, (size_t)run * esz);
+		if (run < n)
+			__builtin_memcpy(out + (size_t)run * esz, ents, (size_t)(n - run) * esz);
+	} else {
+		for (i = 0; i < n; i++)
+			__builtin_memcpy(out + (size_t)i * tsz,
+					 ents + (size_t)((cons + i) & mask) * esz, tsz);
+	}
 	/* The copies are complete before anything looks at them, and nothing
 	 * reads the shared slots again. */
 	SDRV_BARRIER();
-	r->cons += n;
 	return (int32_t)n;
 }
 
@@ -282,15 +307,18 @@ static inline int32_t sdrv__take(struct sdrv_ring *r, void *dst, uint32_t max, s
 	return sdrv__take_typed(r, dst, esz, max, esz, back);
 }
 
-static inline void *sdrv__next_slot(struct sdrv_ring *r, uint32_t room, size_t esz)
+static inline void *sdrv__next_slot(struct sdrv_ring *r, size_t esz)
 {
+	sdrv_ring_idx_t idx = r->prod_pvt;
 	unsigned char *slot;
 
-	if (__builtin_expect(r->broken != NULL || room == 0, 0))
+	/* prod_limit covers both "no room" and "broken". */
+	if (__builtin_expect(idx == r->prod_limit, 0))
 		return (void *)0;
-	slot = SDRV__SLOT(r, r->prod_pvt, esz);
+	/* Advance before the memset, which may alias *r for the compiler. */
+	r->prod_pvt = idx + 1;
+	slot = r->ents + (size_t)(idx & r->mask) * esz;
 	__builtin_memset(slot, 0, esz);
-	r->prod_pvt++;
 	return slot;
 }
 
@@ -331,7 +359,7 @@ static inline int32_t sdrv__final_check(struct sdrv_ring *r, uint32_t *event_fie
  */
 SDRV_INLINE uint32_t sdrv_ring_front_free(const struct sdrv_ring *r)
 {
-	return r->nr_ents - (r->prod_pvt - r->cons);
+	return r->prod_limit - r->prod_pvt;
 }
 
 /**
@@ -346,7 +374,7 @@ SDRV_INLINE uint32_t sdrv_ring_front_free(const struct sdrv_ring *r)
  */
 SDRV_INLINE void *sdrv_ring_front_next_req(struct sdrv_ring *r)
 {
-	return sdrv__next_slot(r, sdrv_ring_front_free(r), r->entry_size);
+	return sdrv__next_slot(r, r->entry_size);
 }
 
 /**
@@ -446,7 +474,7 @@ SDRV_INLINE int32_t sdrv_ring_back_unconsumed(struct sdrv_ring *r)
  */
 SDRV_INLINE uint32_t sdrv_ring_back_unanswered(const struct sdrv_ring *r)
 {
-	return r->cons - r->prod_pvt;
+	return r->prod_limit - r->prod_pvt;
 }
 
 /**
@@ -461,7 +489,7 @@ SDRV_INLINE uint32_t sdrv_ring_back_unanswered(const struct sdrv_ring *r)
  */
 SDRV_INLINE void *sdrv_ring_back_next_rsp(struct sdrv_ring *r)
 {
-	return sdrv__next_slot(r, sdrv_ring_back_unanswered(r), r->entry_size);
+	return sdrv__next_slot(r, r->entry_size);
 }
 
 /**
@@ -693,12 +721,11 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 	}                                                                                         \
 	static inline uint32_t name##_front_free(const struct name##_front *f)                    \
 	{                                                                                         \
-		return f->r.nr_ents - (f->r.prod_pvt - f->r.cons);                                \
+		return f->r.prod_limit - f->r.prod_pvt;                                           \
 	}                                                                                         \
 	static inline req_t *name##_front_next_req(struct name##_front *f)                        \
 	{                                                                                         \
-		return (req_t *)sdrv__next_slot(&f->r, name##_front_free(f),                      \
-						sizeof(union name##_entry));                      \
+		return (req_t *)sdrv__next_slot(&f->r, sizeof(union name##_entry));               \
 	}                                                                                         \
 	static inline bool name##_front_push(struct name##_front *f)                              \
 	{                                                                                         \
@@ -723,8 +750,7 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 	}                                                                                         \
 	static inline rsp_t *name##_back_next_rsp(struct name##_back *b)                          \
 	{                                                                                         \
-		return (rsp_t *)sdrv__next_slot(&b->r, b->r.cons - b->r.prod_pvt,                 \
-						sizeof(union name##_entry));                      \
+		return (rsp_t *)sdrv__next_slot(&b->r, sizeof(union name##_entry));               \
 	}                                                                                         \
 	static inline bool name##_back_push(struct name##_back *b)                                \
 	{                                                                                         \
