@@ -9,5 +9,6 @@
 #include <splitdrv/common.h>
 #include <splitdrv/barrier.h>
 #include <splitdrv/ring.h>
+#include <splitdrv/grant.h>
 
 #endif /* SPLITDRV_SPLITDRV_H */

@@ -11,7 +11,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Only the compiler's include directory: no libc headers are reachable.
 ccinc=$($CC -print-file-name=include)
 status=0
-for src in libsplitdrv/ring.c libsplitdrv/inline-copies.c; do
+for src in libsplitdrv/ring.c libsplitdrv/grant.c libsplitdrv/inline-copies.c; do
 	obj="$tmp/$(basename "$src" .c).o"
 	if ! $CC -std=c11 -ffreestanding -nostdlib -nostdinc -isystem "$ccinc" \
 		-I"$top_srcdir/include" -O2 -Wall -Wextra -Werror \
