@@ -59,6 +59,9 @@ int sdrv_ring_front_init(struct sdrv_ring *r, void *shared, size_t bytes, size_t
 	 * indices are written as single stores, padding before them. */
 	__builtin_memset(s->pvt, 0, sizeof(s->pvt));
 	__builtin_memset(s->pad, 0, sizeof(s->pad));
+	/* Stale contents of the pages never reach the backend (XSA-403):
+	 * the slots, and the tail past them that the backend can read too. */
+	__builtin_memset(r->ents, 0, bytes - SDRV_RING_HDR_SIZE);
 	SDRV_STORE_ONCE(&s->req_prod, 0);
 	SDRV_STORE_ONCE(&s->rsp_prod, 0);
 	SDRV_STORE_ONCE(&s->req_event, 1);

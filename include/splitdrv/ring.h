@@ -119,6 +119,8 @@ SDRV_API uint32_t sdrv_ring_size_for(size_t ring_bytes, size_t entry_size);
  *
  * Only the frontend initialises a ring (Xen's XEN_FRONT_RING_INIT): indices
  * become 0, both event indices 1, and the private and padding bytes zero.
+ * All entries are zeroed too, so whatever the pages held before (they may
+ * be recycled frontend memory) never reaches the backend (XSA-403).
  *
  * @param r      the frontend object to fill
  * @param shared start of the shared region, 8-byte aligned
@@ -307,18 +309,24 @@ static inline int32_t sdrv__take(struct sdrv_ring *r, void *dst, uint32_t max, s
 	return sdrv__take_typed(r, dst, esz, max, esz, back);
 }
 
-static inline void *sdrv__next_slot(struct sdrv_ring *r, size_t esz)
+/* Hand out the next producer slot, not yet zeroed; NULL if none. */
+static inline void *sdrv__claim_slot(struct sdrv_ring *r, size_t esz)
 {
 	sdrv_ring_idx_t idx = r->prod_pvt;
-	unsigned char *slot;
 
 	/* prod_limit covers both "no room" and "broken". */
 	if (__builtin_expect(idx == r->prod_limit, 0))
 		return (void *)0;
-	/* Advance before the memset, which may alias *r for the compiler. */
 	r->prod_pvt = idx + 1;
-	slot = r->ents + (size_t)(idx & r->mask) * esz;
-	__builtin_memset(slot, 0, esz);
+	return r->ents + (size_t)(idx & r->mask) * esz;
+}
+
+static inline void *sdrv__next_slot(struct sdrv_ring *r, size_t esz)
+{
+	void *slot = sdrv__claim_slot(r, esz);
+
+	if (slot)
+		__builtin_memset(slot, 0, esz);
 	return slot;
 }
 
@@ -365,16 +373,19 @@ SDRV_INLINE uint32_t sdrv_ring_front_free(const struct sdrv_ring *r)
 /**
  * @brief Claim the next request slot.
  *
- * The slot is zeroed, so padding the caller does not write carries no stale
- * bytes. It becomes visible to the backend at the next
- * sdrv_ring_front_push().
+ * The slot becomes visible to the backend at the next sdrv_ring_front_push().
+ * It holds what was last in it: bytes both ends have already seen (an
+ * earlier request or response) or, before the ring first wraps, the zeroes
+ * sdrv_ring_front_init() wrote. So bytes the caller leaves unwritten never
+ * carry frontend memory the backend has not seen, and the per-message cost
+ * of zeroing is saved.
  *
  * @return a pointer to the slot (entry_size bytes), or NULL if the ring is
  *         full or broken
  */
 SDRV_INLINE void *sdrv_ring_front_next_req(struct sdrv_ring *r)
 {
-	return sdrv__next_slot(r, r->entry_size);
+	return sdrv__claim_slot(r, r->entry_size);
 }
 
 /**
@@ -723,9 +734,9 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 	{                                                                                         \
 		return f->r.prod_limit - f->r.prod_pvt;                                           \
 	}                                                                                         \
-	static inline req_t *name##_front_next_req(struct name##_front *f)                        \
+	static inline req_t *name##_front_next_req(struct name##_front *f)                       \
 	{                                                                                         \
-		return (req_t *)sdrv__next_slot(&f->r, sizeof(union name##_entry));               \
+		return (req_t *)sdrv__claim_slot(&f->r, sizeof(union name##_entry));               \
 	}                                                                                         \
 	static inline bool name##_front_push(struct name##_front *f)                              \
 	{                                                                                         \
@@ -748,7 +759,7 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 		return sdrv__take_typed(&b->r, dst, sizeof(req_t), max,                           \
 					sizeof(union name##_entry), 1);                           \
 	}                                                                                         \
-	static inline rsp_t *name##_back_next_rsp(struct name##_back *b)                          \
+	static inline rsp_t *name##_back_next_rsp(struct name##_back *b)                         \
 	{                                                                                         \
 		return (rsp_t *)sdrv__next_slot(&b->r, sizeof(union name##_entry));               \
 	}                                                                                         \

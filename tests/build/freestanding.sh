@@ -27,6 +27,8 @@ done
 # -nostdlib into a relocatable object: also freestanding.
 cat > "$tmp/user.c" <<'C'
 #include <splitdrv/splitdrv.h>
+#include <splitdrv/proto/blkif.h>
+#include <splitdrv/proto/netif.h>
 struct req { uint64_t id; uint8_t op; };
 struct rsp { uint64_t id; int16_t st; };
 SDRV_RING_DEFINE(demo, struct req, struct rsp);
