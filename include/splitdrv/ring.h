@@ -204,11 +204,18 @@ SDRV_INLINE uint32_t sdrv_ring_nr_ents(const struct sdrv_ring *r)
 }
 
 /** @cond INTERNAL */
+/*
+ * Break the ring. The hot paths never test `broken` themselves: a broken
+ * ring has no slot to hand out (prod_limit == prod_pvt) and no cached entry
+ * to take (peer_prod == cons), so every call falls into the slow path,
+ * which checks it.
+ */
 static inline void sdrv__break(struct sdrv_ring *r, const char *why)
 {
 	if (!r->broken) {
 		r->broken = why;
-		r->prod_limit = r->prod_pvt; /* no slot is handed out any more */
+		r->prod_limit = r->prod_pvt;
+		r->peer_prod = r->cons;
 	}
 }
 
@@ -221,10 +228,14 @@ static inline void sdrv__break(struct sdrv_ring *r, const char *why)
 static inline int32_t sdrv__refresh(struct sdrv_ring *r, const uint32_t *prod_field,
 				    sdrv_ring_idx_t base, uint32_t limit, const char *overflow_why)
 {
-	sdrv_ring_idx_t prod = SDRV_LOAD_ACQUIRE(prod_field);
-	uint32_t d = prod - base;
-	uint32_t c = r->cons - base;
+	sdrv_ring_idx_t prod;
+	uint32_t d, c;
 
+	if (__builtin_expect(r->broken != NULL, 0))
+		return -SDRV_EPROTO;
+	prod = SDRV_LOAD_ACQUIRE(prod_field);
+	d = prod - base;
+	c = r->cons - base;
 	if (__builtin_expect(d > limit, 0)) {
 		sdrv__break(r, overflow_why);
 		return -SDRV_EPROTO;
@@ -265,8 +276,6 @@ static inline int32_t sdrv__take_typed(struct sdrv_ring *r, void *dst, size_t ts
 	const unsigned char *ents;
 	sdrv_ring_idx_t cons;
 
-	if (__builtin_expect(r->broken != NULL, 0))
-		return -SDRV_EPROTO;
 	avail = r->peer_prod - r->cons;
 	if (avail == 0) {
 		int32_t got = back ? sdrv__back_refresh(r) : sdrv__front_refresh(r);
@@ -282,7 +291,7 @@ static inline int32_t sdrv__take_typed(struct sdrv_ring *r, void *dst, size_t ts
 	cons = r->cons;
 	r->cons = cons + n;
 	/* Consumed requests may be answered; consumed responses free slots. */
-	r->prod_limit = back ? cons + n : cons + n + r->nr_ents;
+	r->prod_limit = back ? cons + n : r->prod_limit + n;
 	if (tsz == esz && n > 1) {
 		/* Whole entries: at most two contiguous runs (the ring wraps). */
 		uint32_t first = cons & mask, run = mask + 1 - first;
@@ -307,6 +316,26 @@ static inline int32_t sdrv__take(struct sdrv_ring *r, void *dst, uint32_t max, s
 				 int back)
 {
 	return sdrv__take_typed(r, dst, esz, max, esz, back);
+}
+
+/* Take one entry: the lean path, without the batch bookkeeping. */
+static inline int32_t sdrv__take_one(struct sdrv_ring *r, void *dst, size_t tsz, size_t esz,
+				     int back)
+{
+	sdrv_ring_idx_t cons = r->cons;
+
+	if (__builtin_expect(cons == r->peer_prod, 0)) {
+		int32_t got = back ? sdrv__back_refresh(r) : sdrv__front_refresh(r);
+		if (got <= 0)
+			return got;
+	}
+	__builtin_memcpy(dst, r->ents + (size_t)(cons & r->mask) * esz, tsz);
+	/* The copy is complete before anything looks at it, and the slot is
+	 * never read again. */
+	SDRV_BARRIER();
+	r->cons = cons + 1;
+	r->prod_limit = back ? cons + 1 : r->prod_limit + 1;
+	return 1;
 }
 
 /* Hand out the next producer slot, not yet zeroed; NULL if none. */
@@ -418,6 +447,20 @@ SDRV_INLINE int32_t sdrv_ring_front_take_rsps(struct sdrv_ring *r, void *dst, ui
 }
 
 /**
+ * @brief Copy out one response: the lean form of sdrv_ring_front_take_rsps().
+ *
+ * Into a local variable of the caller's, the copy costs no more than
+ * reading the fields in place (the compiler keeps it in registers), yet the
+ * slot is read only once.
+ *
+ * @return 1, 0 if none is waiting, or -SDRV_EPROTO
+ */
+SDRV_INLINE int32_t sdrv_ring_front_take_rsp(struct sdrv_ring *r, void *dst)
+{
+	return sdrv__take_one(r, dst, r->entry_size, r->entry_size, 0);
+}
+
+/**
  * @brief Responses waiting, from a fresh look at the backend's index.
  * @return the count, or -SDRV_EPROTO if the ring is (now) broken
  */
@@ -467,6 +510,15 @@ SDRV_INLINE int32_t sdrv_ring_front_final_check(struct sdrv_ring *r)
 SDRV_INLINE int32_t sdrv_ring_back_take_reqs(struct sdrv_ring *r, void *dst, uint32_t max)
 {
 	return sdrv__take(r, dst, max, r->entry_size, 1);
+}
+
+/**
+ * @brief Copy out one request: the lean form of sdrv_ring_back_take_reqs().
+ * @return 1, 0 if none is waiting, or -SDRV_EPROTO
+ */
+SDRV_INLINE int32_t sdrv_ring_back_take_req(struct sdrv_ring *r, void *dst)
+{
+	return sdrv__take_one(r, dst, r->entry_size, r->entry_size, 1);
 }
 
 /**
@@ -692,8 +744,9 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
  * inline functions mirroring the runtime API with checked types:
  * `foo_front_init`, `foo_front_attach`, `foo_front_next_req` (returns a
  * `struct foo_req *`), `foo_front_push`, `foo_front_take_rsps` (copies into
- * `struct foo_rsp *`), `foo_front_free`, `foo_front_final_check`,
- * `foo_back_attach`, `foo_back_take_reqs`, `foo_back_next_rsp`,
+ * `struct foo_rsp *`), `foo_front_take_rsp` (one), `foo_front_free`,
+ * `foo_front_final_check`, `foo_back_attach`, `foo_back_take_reqs`,
+ * `foo_back_take_req` (one), `foo_back_next_rsp`,
  * `foo_back_push`, `foo_back_final_check`, and `foo_ring_size(bytes)`.
  * Each entry is sizeof(union foo_entry) bytes, as with Xen's
  * DEFINE_RING_TYPES, so both ends agree with a Xen peer on the layout.
@@ -749,6 +802,10 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 		return sdrv__take_typed(&f->r, dst, sizeof(rsp_t), max,                           \
 					sizeof(union name##_entry), 0);                           \
 	}                                                                                         \
+	static inline int32_t name##_front_take_rsp(struct name##_front *f, rsp_t *dst)           \
+	{                                                                                         \
+		return sdrv__take_one(&f->r, dst, sizeof(rsp_t), sizeof(union name##_entry), 0);  \
+	}                                                                                         \
 	static inline int32_t name##_front_final_check(struct name##_front *f)                    \
 	{                                                                                         \
 		return sdrv__final_check(&f->r, &f->r.sring->rsp_event, 0);                       \
@@ -758,6 +815,10 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 	{                                                                                         \
 		return sdrv__take_typed(&b->r, dst, sizeof(req_t), max,                           \
 					sizeof(union name##_entry), 1);                           \
+	}                                                                                         \
+	static inline int32_t name##_back_take_req(struct name##_back *b, req_t *dst)             \
+	{                                                                                         \
+		return sdrv__take_one(&b->r, dst, sizeof(req_t), sizeof(union name##_entry), 1);  \
 	}                                                                                         \
 	static inline rsp_t *name##_back_next_rsp(struct name##_back *b)                         \
 	{                                                                                         \

@@ -298,6 +298,62 @@ START_TEST(peer_index_read_once_per_batch)
 }
 END_TEST
 
+START_TEST(single_takes_copy_one_entry)
+{
+	struct pair p;
+	uint32_t seq = 0, got[ESZ / 4];
+
+	pair_init(&p, PAGE, ESZ);
+	ck_assert_int_eq(sdrv_ring_back_take_req(&p.b, got), 0);
+	produce(&p.f, 3, &seq);
+	sdrv_ring_front_push(&p.f);
+	for (uint32_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(sdrv_ring_back_take_req(&p.b, got), 1);
+		ck_assert_uint_eq(got[0], i);
+		*(uint32_t *)sdrv_ring_back_next_rsp(&p.b) = 100 + i;
+	}
+	ck_assert_int_eq(sdrv_ring_back_take_req(&p.b, got), 0);
+	sdrv_ring_back_push(&p.b);
+	for (uint32_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(sdrv_ring_front_take_rsp(&p.f, got), 1);
+		ck_assert_uint_eq(got[0], 100 + i);
+	}
+	ck_assert_int_eq(sdrv_ring_front_take_rsp(&p.f, got), 0);
+	ck_assert_uint_eq(sdrv_ring_front_free(&p.f), 32);
+	free(p.mem);
+}
+END_TEST
+
+/* Breaking the ring drops entries already snapshotted: nothing more is
+ * copied out, by either take, and no slot is handed out. */
+START_TEST(break_discards_cached_entries)
+{
+	struct pair p;
+	uint32_t seq = 0;
+	unsigned char buf[ESZ * 8];
+
+	pair_init(&p, PAGE, ESZ);
+	produce(&p.f, 6, &seq);
+	sdrv_ring_front_push(&p.f);
+	ck_assert_int_eq(sdrv_ring_back_take_reqs(&p.b, buf, 2), 2);
+	sdrv_ring_set_broken(&p.b, "bad request");
+	memset(buf, 0x77, sizeof(buf));
+	ck_assert_int_eq(sdrv_ring_back_take_req(&p.b, buf), -SDRV_EPROTO);
+	ck_assert_int_eq(sdrv_ring_back_take_reqs(&p.b, buf, 8), -SDRV_EPROTO);
+	ck_assert_uint_eq(buf[0], 0x77);
+	ck_assert_ptr_null(sdrv_ring_back_next_rsp(&p.b));
+	ck_assert_uint_eq(sdrv_ring_back_unanswered(&p.b), 0);
+	ck_assert_int_eq(sdrv_ring_back_final_check(&p.b), -SDRV_EPROTO);
+	ck_assert_str_eq(sdrv_ring_broken(&p.b), "bad request");
+	/* The frontend the same way. */
+	sdrv_ring_set_broken(&p.f, "bad response");
+	ck_assert_ptr_null(sdrv_ring_front_next_req(&p.f));
+	ck_assert_uint_eq(sdrv_ring_front_free(&p.f), 0);
+	ck_assert_int_eq(sdrv_ring_front_take_rsp(&p.f, buf), -SDRV_EPROTO);
+	free(p.mem);
+}
+END_TEST
+
 START_TEST(response_slots_zeroed_and_only_for_consumed_requests)
 {
 	struct pair p;
@@ -737,6 +793,8 @@ static Suite *ring_suite(void)
 	tc = tcase_create("consumer");
 	tcase_add_test(tc, take_copies_in_order_and_respects_max);
 	tcase_add_test(tc, peer_index_read_once_per_batch);
+	tcase_add_test(tc, single_takes_copy_one_entry);
+	tcase_add_test(tc, break_discards_cached_entries);
 	tcase_add_test(tc, response_slots_zeroed_and_only_for_consumed_requests);
 	tcase_add_test(tc, indices_wrap_across_2_32);
 	suite_add_tcase(s, tc);
