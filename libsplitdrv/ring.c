@@ -27,7 +27,10 @@ static int attach(struct sdrv_ring *r, void *shared, size_t bytes, size_t entry_
 {
 	uint32_t n;
 
-	if (!r || !shared || ((uintptr_t)shared & 7) != 0 || entry_size > UINT32_MAX)
+	/* At most 2^SDRV_RING_MAX_ORDER pages: every count then fits the
+	 * int32_t the hot paths return, whatever the peer writes. */
+	if (!r || !shared || ((uintptr_t)shared & 7) != 0 || entry_size > UINT32_MAX ||
+	    bytes > SDRV_RING_BYTES(SDRV_RING_MAX_ORDER))
 		return -SDRV_EINVAL;
 	n = sdrv_ring_size_for(bytes, entry_size);
 	if (n == 0)

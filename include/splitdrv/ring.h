@@ -124,7 +124,8 @@ SDRV_API uint32_t sdrv_ring_size_for(size_t ring_bytes, size_t entry_size);
  *
  * @param r      the frontend object to fill
  * @param shared start of the shared region, 8-byte aligned
- * @param bytes  size of the region (normally SDRV_RING_BYTES(order))
+ * @param bytes  size of the region (normally SDRV_RING_BYTES(order)), at
+ *               most SDRV_RING_BYTES(SDRV_RING_MAX_ORDER)
  * @param entry_size bytes per entry
  * @return 0, or -SDRV_EINVAL if an argument is unusable
  */
@@ -234,6 +235,10 @@ static inline int32_t sdrv__refresh(struct sdrv_ring *r, const uint32_t *prod_fi
 	if (__builtin_expect(r->broken != NULL, 0))
 		return -SDRV_EPROTO;
 	prod = SDRV_LOAD_ACQUIRE(prod_field);
+	if (__builtin_expect((int32_t)(prod - r->cons) < 0, 0)) {
+		sdrv__break(r, "peer moved its producer index backwards");
+		return -SDRV_EPROTO;
+	}
 	d = prod - base;
 	c = r->cons - base;
 	if (__builtin_expect(d > limit, 0)) {
@@ -392,7 +397,8 @@ static inline int32_t sdrv__final_check(struct sdrv_ring *r, uint32_t *event_fie
 /* ----------------------------- frontend --------------------------------- */
 
 /**
- * @brief Request slots the frontend can still fill (Xen's RING_FREE_REQUESTS).
+ * @brief Request slots the frontend can still fill (Xen's RING_FREE_REQUESTS);
+ *        0 once the ring is broken.
  */
 SDRV_INLINE uint32_t sdrv_ring_front_free(const struct sdrv_ring *r)
 {
@@ -400,21 +406,18 @@ SDRV_INLINE uint32_t sdrv_ring_front_free(const struct sdrv_ring *r)
 }
 
 /**
- * @brief Claim the next request slot.
+ * @brief Claim the next request slot, zeroed.
  *
- * The slot becomes visible to the backend at the next sdrv_ring_front_push().
- * It holds what was last in it: bytes both ends have already seen (an
- * earlier request or response) or, before the ring first wraps, the zeroes
- * sdrv_ring_front_init() wrote. So bytes the caller leaves unwritten never
- * carry frontend memory the backend has not seen, and the per-message cost
- * of zeroing is saved.
+ * The slot is zero-filled before it is returned, so fields and padding the
+ * caller does not write reach the backend as zeroes, never as stale bytes.
+ * It becomes visible to the backend at the next sdrv_ring_front_push().
  *
  * @return a pointer to the slot (entry_size bytes), or NULL if the ring is
  *         full or broken
  */
 SDRV_INLINE void *sdrv_ring_front_next_req(struct sdrv_ring *r)
 {
-	return sdrv__claim_slot(r, r->entry_size);
+	return sdrv__next_slot(r, r->entry_size);
 }
 
 /**
@@ -537,7 +540,9 @@ SDRV_INLINE int32_t sdrv_ring_back_unconsumed(struct sdrv_ring *r)
  */
 SDRV_INLINE uint32_t sdrv_ring_back_unanswered(const struct sdrv_ring *r)
 {
-	return r->prod_limit - r->prod_pvt;
+	/* Not prod_limit: a broken ring hands out no slot, yet the requests
+	 * it consumed are still unanswered (and may hold resources). */
+	return r->cons - r->prod_pvt;
 }
 
 /**
@@ -789,7 +794,7 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 	}                                                                                         \
 	static inline req_t *name##_front_next_req(struct name##_front *f)                       \
 	{                                                                                         \
-		return (req_t *)sdrv__claim_slot(&f->r, sizeof(union name##_entry));               \
+		return (req_t *)sdrv__next_slot(&f->r, sizeof(union name##_entry));               \
 	}                                                                                         \
 	static inline bool name##_front_push(struct name##_front *f)                              \
 	{                                                                                         \
