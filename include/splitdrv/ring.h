@@ -488,6 +488,10 @@ SDRV_INLINE uint32_t sdrv_ring_front_outstanding(const struct sdrv_ring *r)
  * If none are waiting, asks the backend to notify at the next response and
  * looks again, which closes the race with a response pushed meanwhile.
  *
+ * A positive count is a lower bound: while entries of the last snapshot
+ * remain, it is what remains of it (Xen's macro re-reads the index and
+ * counts all); either way it means "do not sleep".
+ *
  * @return responses waiting (> 0: do not sleep), 0 (sleep until notified),
  *         or -SDRV_EPROTO
  */
@@ -571,6 +575,9 @@ SDRV_INLINE bool sdrv_ring_back_push(struct sdrv_ring *r)
 
 /**
  * @brief Check for requests before sleeping (Xen's RING_FINAL_CHECK_FOR_REQUESTS).
+ *
+ * As sdrv_ring_front_final_check(): a positive count is a lower bound.
+ *
  * @return requests waiting (> 0), 0 (sleep until notified), or -SDRV_EPROTO
  */
 SDRV_INLINE int32_t sdrv_ring_back_final_check(struct sdrv_ring *r)
