@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event channels of one domain on sender-owned SEQPACKET sockets: see
+ * evtchn.h.
+ *
+ * State of a port: its pending state is "its receive end has records (or
+ * hung up)" or its software pending bit (`soft`: set by connect,
+ * disconnect and the peer's death). "masked" is whether the port may be
+ * delivered; for the receive end it is whether its epoll registration is
+ * armed. An armed receive end is registered EPOLLIN | EPOLLRDHUP |
+ * EPOLLONESHOT, so epoll reports it once and disarms it: exactly "returned
+ * masked". Re-arming with EPOLL_CTL_MOD re-checks the socket, so a
+ * notification that came while masked is reported at once. A masked
+ * receive end stays registered with EPOLLONESHOT alone, through which the
+ * kernel still reports a hang-up (epoll always adds EPOLLHUP), once; the
+ * port is then marked dead and soft-pending, still masked. Soft-pending
+ * unmasked ports sit on the `ready` list; while that list is not empty the
+ * table's private wake eventfd (data EVL_WAKE_TAG) is readable, so the
+ * epoll fd is. A port whose unmask the late-EOI back-off delays stays
+ * masked and sits on the delayed list; one timerfd in the same epoll set
+ * (data 0, which is never a port) fires at the earliest deadline.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "evtchn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Linux 6.16: refuse SCM_RIGHTS on a socket. The value is the generic one
+ * (asm-generic/socket.h); other architectures get it from their headers. */
+#if !defined(SO_PASSRIGHTS) && (defined(__x86_64__) || defined(__i386__) ||                        \
+				defined(__aarch64__) || defined(__arm__) || defined(__riscv))
+#define SO_PASSRIGHTS 83
+#endif
+
+/* epoll data of the timerfd and of the wake eventfd; ports are 1..2^17. */
+#define EVL_TIMER_TAG 0u
+#define EVL_WAKE_TAG  UINT64_MAX
+/* Events of an armed receive end. */
+#define EVL_ARMED (EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
+/* Epoll events examined per sdrv_evl_pending() call before giving up (the
+ * fd stays readable, so the caller comes back). Bounds the work a peer can
+ * cause by racing us for records on a receive end it kept a copy of. */
+#define EVL_PENDING_SPINS 64
+/* The spurious count stops growing once the delay is capped. */
+#define EVL_SPURIOUS_MAX (SDRV_EVL_SPURIOUS_THRESHOLD + 12u)
+/* Send buffer of a sending socket (the kernel doubles it: 8 KiB, about 11
+ * queued one-byte records); more notifies coalesce (EAGAIN). Keeps drains
+ * short and the kernel memory a peer that never reads makes us pin small. */
+#define EVL_SNDBUF 4096
+
+enum drain_result { DRAIN_NONE, DRAIN_SOME, DRAIN_DEAD };
+
+struct evl_port {
+	int send_fd;  /* our sending socket; -1 when the slot is free */
+	int give_fd;  /* our channel's receive end, for the peer; -1 once connected */
+	int recv_fd;  /* the peer's channel's receive end; -1 when not connected */
+	bool masked;  /* not deliverable (receive end disarmed) */
+	bool soft;    /* software pending bit */
+	bool ready;   /* on the ready list: soft && !masked */
+	bool delayed; /* on the delayed-unmask list */
+	uint32_t spurious;
+	uint64_t deadline_ns;  /* CLOCK_MONOTONIC, when delayed */
+	uint32_t dprev, dnext; /* delayed list links (port numbers, 0 = none) */
+	uint32_t rprev, rnext; /* ready list links */
+};
+
+struct sdrv_evl {
+	int epfd;
+	int timerfd;
+	int wakefd; /* readable while the ready list is not empty; never shared */
+	bool wake_on;
+	uint32_t max_ports;
+	uint32_t cap; /* slots allocated in `ports`, index 0 unused */
+	struct evl_port *ports;
+	uint32_t free_hint;    /* no free slot below this one */
+	uint32_t delayed_head; /* delayed list, unordered */
+	uint32_t ready_head;   /* ready list, most recent first */
+	uint64_t timer_ns;     /* armed deadline, 0 = disarmed */
+	struct sdrv_evl_stats stats;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		(void)close(fd);
+}
+
+static struct evl_port *port_get(const struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	if (!e || port == 0 || port >= e->cap || e->ports[port].send_fd < 0)
+		return NULL;
+	return &e->ports[port];
+}
+
+/* ------------------------------- channels ------------------------------- */
+
+/* Refuse descriptors passed over this socket, where the kernel can. */
+static void refuse_rights(int fd)
+{
+#ifdef SO_PASSRIGHTS
+	int off = 0;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off));
+#else
+	(void)fd;
+#endif
+}
+
+/* Read and drop what the peer queued on a receive end, never blocking
+ * whatever the peer did to the file's flags: DRAIN_SOME if anything was
+ * there, DRAIN_NONE, or DRAIN_DEAD if the peer's sending socket is gone
+ * (a read of 0: the end of the channel, or a zero-length record, which our
+ * peers never send). A record longer than one byte is truncated, still
+ * one record. Bounded: what is left over keeps the end readable. */
+static enum drain_result chan_drain(int fd)
+{
+	enum drain_result res = DRAIN_NONE;
+	char c;
+
+	for (unsigned i = 0; i < SDRV_EVL_DRAIN_MAX; i++) {
+		ssize_t r = recv(fd, &c, sizeof(c), MSG_DONTWAIT);
+
+		if (r > 0) {
+			res = DRAIN_SOME;
+			continue;
+		}
+		if (r == 0)
+			return DRAIN_DEAD;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return res;
+		if (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE)
+			return DRAIN_DEAD;
+		/* Anything else: let the owner look (a spurious wake-up at
+		 * worst) rather than lose a notification. */
+		return DRAIN_SOME;
+	}
+	return res;
+}
+
+/* Whether `fd` can be a receive end: 0, -EBADF or -EINVAL. A connected
+ * AF_UNIX SOCK_SEQPACKET socket: anything else could block, or mean
+ * something else, when read. */
+static int chan_check(int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int v;
+
+	if (fd < 0 || fcntl(fd, F_GETFL) < 0)
+		return -EBADF;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0 || v != AF_UNIX)
+		return -EINVAL;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) != 0 || v != SOCK_SEQPACKET)
+		return -EINVAL;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) != 0 || v != 0)
+		return -EINVAL;
+	len = sizeof(sa);
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Whether the table owns descriptor `fd` (it would be closed twice). */
+static bool table_owns(const struct sdrv_evl *e, int fd)
+{
+	if (fd == e->epfd || fd == e->timerfd || fd == e->wakefd)
+		return true;
+	for (uint32_t i = 1; i < e->cap; i++) {
+		const struct evl_port *p = &e->ports[i];
+
+		if (p->send_fd == fd || p->give_fd == fd || p->recv_fd == fd)
+			return true;
+	}
+	return false;
+}
+
+/* ----------------------- soft pending, ready list ----------------------- */
+
+/* Make the wake eventfd readable iff the ready list is not empty. */
+static int wake_sync(struct sdrv_evl *e)
+{
+	bool want = e->ready_head != 0;
+	uint64_t v = 1;
+
+	if (want == e->wake_on)
+		return 0;
+	if (want) {
+		if (write(e->wakefd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+			return -errno;
+	} else {
+		if (read(e->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			return -errno;
+	}
+	e->wake_on = want;
+	return 0;
+}
+
+static void ready_add(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	struct evl_port *p = &e->ports[port];
+
+	if (p->ready)
+		return;
+	p->ready = true;
+	p->rprev = 0;
+	p->rnext = e->ready_head;
+	if (e->ready_head)
+		e->ports[e->ready_head].rprev = port;
+	e->ready_head = port;
+}
+
+static void ready_del(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	struct evl_port *p = &e->ports[port];
+
+	if (!p->ready)
+		return;
+	if (p->rprev)
+		e->ports[p->rprev].rnext = p->rnext;
+	else
+		e->ready_head = p->rnext;
+	if (p->rnext)
+		e->ports[p->rnext].rprev = p->rprev;
+	p->rprev = p->rnext = 0;
+	p->ready = false;
+}
+
+/* Set the software pending bit: delivered now if unmasked, else on unmask. */
+static int soft_set(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	e->ports[port].soft = true;
+	if (!e->ports[port].masked)
+		ready_add(e, port);
+	return wake_sync(e);
+}
+
+/* Forget the receive end: the port is no longer connected. */
+static void recv_close(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	struct evl_port *p = &e->ports[port];
+
+	if (p->recv_fd < 0)
+		return;
+	(void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->recv_fd, NULL);
+	close_fd(p->recv_fd);
+	p->recv_fd = -1;
+}
+
+/* -------------------------------- epoll --------------------------------- */
+
+/* Arm (unmask) or disarm (mask) a port. */
+static int port_arm(struct sdrv_evl *e, sdrv_evtchn_port_t port, bool arm)
+{
+	struct evl_port *p = &e->ports[port];
+	struct epoll_event ev = {.events = arm ? EVL_ARMED : EPOLLONESHOT, .data.u64 = port};
+	int r = 0;
+
+	p->masked = !arm;
+	if (arm && p->soft)
+		ready_add(e, port);
+	else if (!arm)
+		ready_del(e, port);
+	if (p->recv_fd >= 0 && epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->recv_fd, &ev) != 0)
+		r = -errno;
+	if (!r)
+		r = wake_sync(e);
+	return r;
+}
+
+/* ------------------------- delayed unmask list -------------------------- */
+
+static void delayed_unlink(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	struct evl_port *p = &e->ports[port];
+
+	if (!p->delayed)
+		return;
+	if (p->dprev)
+		e->ports[p->dprev].dnext = p->dnext;
+	else
+		e->delayed_head = p->dnext;
+	if (p->dnext)
+		e->ports[p->dnext].dprev = p->dprev;
+	p->dprev = p->dnext = 0;
+	p->delayed = false;
+}
+
+/* Arm the timerfd for `ns` (absolute), or disarm it for 0. */
+static int timer_set(struct sdrv_evl *e, uint64_t ns)
+{
+	struct itimerspec its;
+
+	if (ns == e->timer_ns)
+		return 0;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
+	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
+	if (timerfd_settime(e->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		return -errno;
+	e->timer_ns = ns;
+	return 0;
+}
+
+static uint64_t delay_ms(uint32_t spurious)
+{
+	uint32_t shift = spurious - SDRV_EVL_SPURIOUS_THRESHOLD - 1;
+
+	if (shift >= 31)
+		return SDRV_EVL_MAX_DELAY_MS;
+	return (1ull << shift) < SDRV_EVL_MAX_DELAY_MS ? (1ull << shift) : SDRV_EVL_MAX_DELAY_MS;
+}
+
+static int delayed_add(struct sdrv_evl *e, sdrv_evtchn_port_t port, uint64_t deadline)
+{
+	struct evl_port *p = &e->ports[port];
+
+	p->deadline_ns = deadline;
+	p->delayed = true;
+	p->dprev = 0;
+	p->dnext = e->delayed_head;
+	if (e->delayed_head)
+		e->ports[e->delayed_head].dprev = port;
+	e->delayed_head = port;
+	if (e->timer_ns == 0 || deadline < e->timer_ns)
+		return timer_set(e, deadline);
+	return 0;
+}
+
+/* Unmask the delayed ports that are due; re-arm the timer for the rest. */
+static int delayed_run(struct sdrv_evl *e, uint64_t now)
+{
+	uint64_t next = 0;
+	uint32_t port = e->delayed_head;
+	int err = 0, r;
+
+	while (port) {
+		struct evl_port *p = &e->ports[port];
+		uint32_t following = p->dnext;
+
+		if (p->deadline_ns <= now) {
+			delayed_unlink(e, port);
+			r = port_arm(e, port, true);
+			if (r && !err)
+				err = r;
+		} else if (next == 0 || p->deadline_ns < next) {
+			next = p->deadline_ns;
+		}
+		port = following;
+	}
+	r = timer_set(e, next);
+	return err ? err : r;
+}
+
+/* -------------------------------- table --------------------------------- */
+
+struct sdrv_evl *sdrv_evl_new(uint32_t max_ports)
+{
+	struct epoll_event tev = {.events = EPOLLIN, .data.u64 = EVL_TIMER_TAG};
+	struct epoll_event wev = {.events = EPOLLIN, .data.u64 = EVL_WAKE_TAG};
+	struct sdrv_evl *e;
+	int err;
+
+	if (max_ports == 0 || max_ports > SDRV_EVL_MAX_PORTS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->max_ports = max_ports;
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	e->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->epfd < 0 || e->timerfd < 0 || e->wakefd < 0 ||
+	    epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->timerfd, &tev) != 0 ||
+	    epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &wev) != 0) {
+		err = errno;
+		close_fd(e->epfd);
+		close_fd(e->timerfd);
+		close_fd(e->wakefd);
+		free(e);
+		errno = err;
+		return NULL;
+	}
+	return e;
+}
+
+void sdrv_evl_free(struct sdrv_evl *e)
+{
+	if (!e)
+		return;
+	for (uint32_t i = 1; i < e->cap; i++) {
+		close_fd(e->ports[i].send_fd);
+		close_fd(e->ports[i].give_fd);
+		close_fd(e->ports[i].recv_fd);
+	}
+	close_fd(e->wakefd);
+	close_fd(e->timerfd);
+	close_fd(e->epfd);
+	free(e->ports);
+	free(e);
+}
+
+int sdrv_evl_fd(const struct sdrv_evl *e)
+{
+	return e ? e->epfd : -EINVAL;
+}
+
+/* A free slot, growing the array (doubling, up to max_ports) if needed. */
+static int slot_find(struct sdrv_evl *e, uint32_t *slot)
+{
+	struct evl_port *np;
+	uint32_t ncap;
+
+	for (uint32_t i = e->free_hint > 1 ? e->free_hint : 1; i < e->cap; i++) {
+		if (e->ports[i].send_fd < 0) {
+			*slot = e->free_hint = i;
+			return 0;
+		}
+	}
+	if (e->cap > e->max_ports)
+		return -ENOSPC;
+	ncap = e->cap ? e->cap * 2 : 16;
+	if (ncap > e->max_ports + 1)
+		ncap = e->max_ports + 1;
+	np = realloc(e->ports, (size_t)ncap * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	for (uint32_t i = e->cap; i < ncap; i++) {
+		memset(&np[i], 0, sizeof(np[i]));
+		np[i].send_fd = -1;
+		np[i].give_fd = -1;
+		np[i].recv_fd = -1;
+	}
+	*slot = e->free_hint = e->cap ? e->cap : 1;
+	e->ports = np;
+	e->cap = ncap;
+	return 0;
+}
+
+int sdrv_evl_add(struct sdrv_evl *e, sdrv_evtchn_port_t *port, int *peer_fd)
+{
+	const int sndbuf = EVL_SNDBUF;
+	struct evl_port *p;
+	uint32_t slot;
+	int sv[2], r;
+
+	if (!e || !port || !peer_fd)
+		return -EINVAL;
+	r = slot_find(e, &slot);
+	if (r)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	/* sv[0] is ours and sends only: shut for reading, nothing can ever
+	 * be queued to it (so closing it never releases anything of the
+	 * peer's). */
+	if (shutdown(sv[0], SHUT_RD) != 0) {
+		r = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	refuse_rights(sv[1]);
+	p = &e->ports[slot];
+	memset(p, 0, sizeof(*p));
+	p->send_fd = sv[0];
+	p->give_fd = sv[1];
+	p->recv_fd = -1;
+	*port = slot;
+	*peer_fd = sv[1];
+	return 0;
+}
+
+int sdrv_evl_connect(struct sdrv_evl *e, sdrv_evtchn_port_t port, int recv_fd)
+{
+	struct evl_port *p = port_get(e, port);
+	struct epoll_event ev = {.data.u64 = port};
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	if (p->recv_fd >= 0)
+		return -EBUSY;
+	r = chan_check(recv_fd);
+	if (r)
+		return r;
+	if (table_owns(e, recv_fd))
+		return -EINVAL;
+	ev.events = p->masked ? EPOLLONESHOT : EVL_ARMED;
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, recv_fd, &ev) != 0)
+		return -errno;
+	refuse_rights(recv_fd);
+	p->recv_fd = recv_fd;
+	/* The peer has its copy by now: from here it is the only reader. */
+	close_fd(p->give_fd);
+	p->give_fd = -1;
+	return soft_set(e, port);
+}
+
+int sdrv_evl_disconnect(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	if (!port_get(e, port))
+		return -EINVAL;
+	recv_close(e, port);
+	return soft_set(e, port);
+}
+
+int sdrv_evl_notify(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	struct evl_port *p = port_get(e, port);
+	const char one = 1;
+	ssize_t r;
+	int i = 0;
+
+	if (!p)
+		return -EINVAL;
+	if (p->recv_fd < 0)
+		return -ENOTCONN;
+	do {
+		r = send(p->send_fd, &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (r < 0 && errno == EINTR && ++i < 8);
+	if (r == (ssize_t)sizeof(one) || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+		return 0;
+	if (r >= 0)
+		return -EIO;
+	if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) {
+		/* Every copy of our give end is closed: the peer is gone. */
+		recv_close(e, port);
+		r = soft_set(e, port);
+		return r ? (int)r : -ENOTCONN;
+	}
+	return -errno;
+}
+
+/* Return port `pn` from sdrv_evl_pending(): masked, soft bit and receive
+ * end cleared. `disarm`: its receive end is still armed (it came from the
+ * ready list, not from epoll's one-shot). */
+static int deliver(struct sdrv_evl *e, uint32_t pn, bool disarm, bool dead,
+		   sdrv_evtchn_port_t *port)
+{
+	struct evl_port *p = &e->ports[pn];
+	struct epoll_event ev = {.events = EPOLLONESHOT, .data.u64 = pn};
+	int r;
+
+	p->masked = true;
+	p->soft = false;
+	ready_del(e, pn);
+	if (p->recv_fd >= 0 && !dead) {
+		if (disarm && epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->recv_fd, &ev) != 0)
+			return -errno;
+		dead = chan_drain(p->recv_fd) == DRAIN_DEAD;
+	}
+	if (dead)
+		recv_close(e, pn);
+	r = wake_sync(e);
+	if (r)
+		return r;
+	e->stats.delivered++;
+	*port = pn;
+	return 1;
+}
+
+int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port)
+{
+	struct epoll_event ev;
+	struct evl_port *p;
+	uint32_t pn;
+	bool hup;
+	int n, r;
+
+	if (!e || !port)
+		return -EINVAL;
+	if (e->delayed_head && now_ns() >= e->timer_ns) {
+		r = delayed_run(e, now_ns());
+		if (r)
+			return r;
+	}
+	for (int spin = 0; spin < EVL_PENDING_SPINS; spin++) {
+		if (e->ready_head)
+			return deliver(e, e->ready_head, true, false, port);
+		n = epoll_wait(e->epfd, &ev, 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		if (ev.data.u64 == EVL_TIMER_TAG) {
+			uint64_t ticks;
+
+			/* Clear the expiry; the timer is re-armed below. */
+			if (read(e->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				return -errno;
+			e->timer_ns = 0;
+			r = delayed_run(e, now_ns());
+			if (r)
+				return r;
+			continue;
+		}
+		if (ev.data.u64 == EVL_WAKE_TAG) {
+			/* The ready list was checked above: a stale wake-up. */
+			r = wake_sync(e);
+			if (r)
+				return r;
+			continue;
+		}
+		/* Only our own registrations carry port numbers; be strict anyway. */
+		if (ev.data.u64 >= e->cap || e->ports[ev.data.u64].send_fd < 0 ||
+		    e->ports[ev.data.u64].recv_fd < 0)
+			continue;
+		pn = (uint32_t)ev.data.u64;
+		p = &e->ports[pn];
+		hup = ev.events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR);
+		if (p->masked) {
+			/* Only a hang-up passes a masked registration (once):
+			 * the peer is gone; tell the owner when it unmasks. */
+			if (hup) {
+				recv_close(e, pn);
+				r = soft_set(e, pn);
+				if (r)
+					return r;
+			}
+			continue;
+		}
+		/* EPOLLONESHOT disarmed it: it is masked from here. */
+		p->masked = true;
+		if (!hup) {
+			enum drain_result d = chan_drain(p->recv_fd);
+
+			if (d == DRAIN_NONE) {
+				/* Someone holding a copy of our receive end (the
+				 * peer) took the records first: nothing is
+				 * pending; re-arm. */
+				r = port_arm(e, pn, true);
+				if (r)
+					return r;
+				continue;
+			}
+			hup = d == DRAIN_DEAD;
+		}
+		return deliver(e, pn, false, hup, port);
+	}
+	return 0;
+}
+
+int sdrv_evl_mask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	if (!port_get(e, port))
+		return -EINVAL;
+	delayed_unlink(e, port);
+	return port_arm(e, port, false);
+}
+
+int sdrv_evl_unmask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	if (!port_get(e, port))
+		return -EINVAL;
+	delayed_unlink(e, port);
+	return port_arm(e, port, true);
+}
+
+int sdrv_evl_eoi(struct sdrv_evl *e, sdrv_evtchn_port_t port, uint32_t flags)
+{
+	struct evl_port *p = port_get(e, port);
+	int r;
+
+	if (!p || (flags & ~SDRV_EOI_SPURIOUS))
+		return -EINVAL;
+	if (!(flags & SDRV_EOI_SPURIOUS)) {
+		p->spurious = 0;
+		delayed_unlink(e, port);
+		return port_arm(e, port, true);
+	}
+	if (p->delayed)
+		return 0;
+	e->stats.spurious++;
+	if (p->spurious < EVL_SPURIOUS_MAX)
+		p->spurious++;
+	if (p->spurious <= SDRV_EVL_SPURIOUS_THRESHOLD)
+		return port_arm(e, port, true);
+	/* Keep it masked (it normally is: pending() returned it) and unmask
+	 * it when the delay is over. */
+	r = port_arm(e, port, false);
+	if (r)
+		return r;
+	e->stats.delayed_unmasks++;
+	return delayed_add(e, port, now_ns() + delay_ms(p->spurious) * 1000000ull);
+}
+
+int sdrv_evl_close(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	struct evl_port *p = port_get(e, port);
+
+	if (!p)
+		return -EINVAL;
+	delayed_unlink(e, port);
+	ready_del(e, port);
+	recv_close(e, port);
+	close_fd(p->send_fd);
+	close_fd(p->give_fd);
+	memset(p, 0, sizeof(*p));
+	p->send_fd = -1;
+	p->give_fd = -1;
+	p->recv_fd = -1;
+	if (port < e->free_hint)
+		e->free_hint = port;
+	return wake_sync(e);
+}
+
+int sdrv_evl_connected(const struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	const struct evl_port *p = port_get(e, port);
+
+	if (!p)
+		return -EINVAL;
+	return p->recv_fd >= 0;
+}
+
+void sdrv_evl_get_stats(const struct sdrv_evl *e, struct sdrv_evl_stats *st)
+{
+	if (!st)
+		return;
+	if (!e) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
+	*st = e->stats;
+}
