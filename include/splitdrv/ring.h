@@ -297,20 +297,14 @@ static inline int32_t sdrv__take_typed(struct sdrv_ring *r, void *dst, size_t ts
 	r->cons = cons + n;
 	/* Consumed requests may be answered; consumed responses free slots. */
 	r->prod_limit = back ? cons + n : r->prod_limit + n;
-	if (tsz == esz && n > 1) {
-		/* Whole entries: at most two contiguous runs (the ring wraps). */
-		uint32_t first = cons & mask, run = mask + 1 - first;
-
-		if (run > n)
-			run = n;
-		__builtin_memcpy(out, ents + (size_t)first * esz, (size_t)run * esz);
-		if (run < n)
-			__builtin_memcpy(out + (size_t)run * esz, ents, (size_t)(n - run) * esz);
-	} else {
-		for (i = 0; i < n; i++)
-			__builtin_memcpy(out + (size_t)i * tsz,
-					 ents + (size_t)((cons + i) & mask) * esz, tsz);
-	}
+	/* One fixed-size copy per entry (constant-folded in the typed API).
+	 * Measured against copying whole runs with one memcpy call: fewer
+	 * instructions for the runs, but slower when the slots were just
+	 * written by the other core (0.64x against 0.86x of Xen's throughput
+	 * on an 8-page ring, bench/ring-bench row 1). */
+	for (i = 0; i < n; i++)
+		__builtin_memcpy(out + (size_t)i * tsz, ents + (size_t)((cons + i) & mask) * esz,
+				 tsz);
 	/* The copies are complete before anything looks at them, and nothing
 	 * reads the shared slots again. */
 	SDRV_BARRIER();
