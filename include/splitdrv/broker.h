@@ -33,7 +33,9 @@ struct sdrv_broker_opts {
 					   domain; NULL: only the broker's own uid. */
 	size_t nr_privileged_uids;   /**< Entries in privileged_uids. */
 	const char *store_address;   /**< Handed to clients (sdrv_xport_store_address()). */
-	uint32_t max_domains;        /**< 0: default 256. */
+	uint32_t max_domains;        /**< Connections at most; 0: default 256. A uid
+					  that may not be privileged holds at most a
+					  quarter of them. */
 	uint32_t max_ports;          /**< Event channels per domain; 0: default 1024. */
 	/** Log sink; NULL logs nothing. `level` is a syslog priority. */
 	void (*log)(void *ctx, int level, const char *msg);

@@ -96,6 +96,7 @@ struct sdrv_broker {
 	size_t nr_priv;
 	char *store;
 	uint32_t max_domains, max_ports;
+	uint32_t max_per_uid; /* connections one unprivileged uid may hold */
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
 	struct bdom **conns; /* every connection, max_domains of them */
@@ -1085,6 +1086,15 @@ static void reap(struct sdrv_broker *b)
 	}
 }
 
+static uint32_t conns_of(const struct sdrv_broker *b, uid_t uid)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < b->nr_conns; i++)
+		n += b->conns[i]->uid == uid;
+	return n;
+}
+
 static void accept_some(struct sdrv_broker *b)
 {
 	for (int i = 0; i < ACCEPTS_PER_RUN; i++) {
@@ -1106,6 +1116,13 @@ static void accept_some(struct sdrv_broker *b)
 			continue;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+			close(fd);
+			continue;
+		}
+		/* One local user must not lock everybody else out. */
+		if (!uid_privileged(b, cred.uid) && conns_of(b, cred.uid) >= b->max_per_uid) {
+			blog(b, LOG_WARNING, "uid %u holds %u connections; refusing one",
+			     (unsigned)cred.uid, b->max_per_uid);
 			close(fd);
 			continue;
 		}
@@ -1209,6 +1226,7 @@ struct sdrv_broker *sdrv_broker_new(const struct sdrv_broker_opts *opts)
 		return NULL;
 	b->lfd = b->epfd = -1;
 	b->max_domains = o.max_domains ? o.max_domains : 256;
+	b->max_per_uid = b->max_domains / 4 ? b->max_domains / 4 : 1;
 	b->max_ports = o.max_ports ? o.max_ports : 1024;
 	b->log = o.log;
 	b->log_ctx = o.log_ctx;
