@@ -597,6 +597,98 @@ START_TEST(close_forgets_pending_and_releases_fds)
 }
 END_TEST
 
+/* Masking is a software flag and the registration stays armed: a
+ * notification that comes while masked is delivered on unmask whether or
+ * not pending() saw (and disarmed) the port meanwhile; several queued
+ * notifications are drained in one delivery. */
+START_TEST(masked_port_armed_or_disarmed_delivers_on_unmask)
+{
+	struct pair pp;
+
+	pair_open_quiet(&pp);
+	/* Masked, notified, unmasked with no pending() in between. */
+	ck_assert_int_eq(sdrv_evl_mask(pp.b, pp.pb), 0);
+	ck_assert_int_eq(sdrv_evl_notify(pp.a, pp.pa), 0);
+	ck_assert_int_eq(sdrv_evl_unmask(pp.b, pp.pb), 0);
+	ck_assert_int_eq(wait_take(pp.b, 1000), pp.pb);
+	ck_assert_int_eq(take(pp.b), 0);
+	ck_assert_int_eq(sdrv_evl_unmask(pp.b, pp.pb), 0);
+	ck_assert_int_eq(take(pp.b), 0);
+	/* Returned masked by pending(), notified: pending() disarms it and the
+	 * fd goes quiet; a second mask and unmask changes nothing of that. */
+	ck_assert_int_eq(sdrv_evl_notify(pp.a, pp.pa), 0);
+	ck_assert_int_eq(wait_take(pp.b, 1000), pp.pb);
+	ck_assert_int_eq(sdrv_evl_notify(pp.a, pp.pa), 0);
+	ck_assert_msg(readable(sdrv_evl_fd(pp.b), 1000), "notify while masked never arrived");
+	ck_assert_int_eq(take(pp.b), 0);
+	ck_assert_msg(!readable(sdrv_evl_fd(pp.b), 0), "disarmed masked port keeps fd readable");
+	ck_assert_int_eq(sdrv_evl_mask(pp.b, pp.pb), 0);
+	ck_assert_int_eq(take(pp.b), 0);
+	ck_assert_int_eq(sdrv_evl_unmask(pp.b, pp.pb), 0);
+	ck_assert_msg(readable(sdrv_evl_fd(pp.b), 0), "re-arming did not report the notification");
+	ck_assert_int_eq(take(pp.b), pp.pb);
+	ck_assert_int_eq(take(pp.b), 0);
+	ck_assert_int_eq(sdrv_evl_unmask(pp.b, pp.pb), 0);
+	/* Five queued records: one delivery, drained in one go. */
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(sdrv_evl_notify(pp.a, pp.pa), 0);
+	ck_assert_int_eq(wait_take(pp.b, 1000), pp.pb);
+	ck_assert_int_eq(sdrv_evl_unmask(pp.b, pp.pb), 0);
+	ck_assert_int_eq(take(pp.b), 0);
+	ck_assert_msg(!readable(sdrv_evl_fd(pp.b), 0), "records left after one delivery");
+	pair_close(&pp);
+}
+END_TEST
+
+/* Watched descriptors share the epoll set: the fd is readable while one
+ * is, sdrv_evl_watched() reports it (from pending()'s look, or its own),
+ * and the ports its own look found are delivered by pending(). */
+START_TEST(watched_descriptors_share_the_epoll_set)
+{
+	struct pair pp;
+	int sv[2];
+	char c = 1;
+
+	pair_open_quiet(&pp);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
+			 0);
+	ck_assert_int_eq(sdrv_evl_watch(NULL, sv[1], 0), -EINVAL);
+	ck_assert_int_eq(sdrv_evl_watch(pp.b, sv[1], SDRV_EVL_NR_WATCH), -EINVAL);
+	ck_assert_int_eq(sdrv_evl_watch(pp.b, -1, 0), -EINVAL);
+	ck_assert_int_eq(sdrv_evl_watched(NULL, 0), -EINVAL);
+	ck_assert_int_eq(sdrv_evl_watched(pp.b, SDRV_EVL_NR_WATCH), -EINVAL);
+	ck_assert_int_eq(sdrv_evl_watch(pp.b, sv[1], 1), 0);
+	ck_assert_int_eq(sdrv_evl_watch(pp.b, sv[1], 0), -EEXIST);
+	ck_assert_int_eq(sdrv_evl_watched(pp.b, 1), 0);
+	ck_assert_msg(!readable(sdrv_evl_fd(pp.b), 0), "idle watched fd makes the fd readable");
+
+	/* Seen by watched()'s own look, which keeps the port for pending(). */
+	ck_assert_int_eq(send(sv[0], &c, 1, 0), 1);
+	ck_assert_int_eq(sdrv_evl_notify(pp.a, pp.pa), 0);
+	ck_assert_msg(readable(sdrv_evl_fd(pp.b), 1000), "watched fd did not wake the epoll fd");
+	ck_assert_int_eq(sdrv_evl_watched(pp.b, 1), 1);
+	ck_assert_int_eq(wait_take(pp.b, 1000), pp.pb);
+	ck_assert_int_eq(sdrv_evl_unmask(pp.b, pp.pb), 0);
+	/* Not read yet: still readable, reported again by a new look. */
+	ck_assert_int_eq(sdrv_evl_watched(pp.b, 1), 1);
+	ck_assert_int_eq(recv(sv[1], &c, 1, 0), 1);
+	ck_assert_int_eq(sdrv_evl_watched(pp.b, 1), 0);
+	ck_assert_int_eq(take(pp.b), 0);
+
+	/* Seen by pending()'s look: recorded, consumed once. */
+	ck_assert_int_eq(send(sv[0], &c, 1, 0), 1);
+	ck_assert_msg(readable(sdrv_evl_fd(pp.b), 1000), "watched fd did not wake the epoll fd");
+	ck_assert_int_eq(take(pp.b), 0);
+	ck_assert_int_eq(recv(sv[1], &c, 1, 0), 1);
+	ck_assert_int_eq(sdrv_evl_watched(pp.b, 1), 1); /* recorded, now stale */
+	ck_assert_int_eq(sdrv_evl_watched(pp.b, 1), 0);
+	ck_assert_msg(!readable(sdrv_evl_fd(pp.b), 0), "fd readable with nothing to report");
+	pair_close(&pp);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(many_ports_map_to_the_right_numbers)
 {
 	enum { N = 100 };
@@ -1321,6 +1413,8 @@ int main(void)
 	tcase_add_test(tc, connect_checks_the_descriptor_and_keeps_it_on_error);
 	tcase_add_test(tc, notify_makes_the_peer_fd_readable_and_pending_once);
 	tcase_add_test(tc, notification_while_masked_is_delivered_on_unmask);
+	tcase_add_test(tc, masked_port_armed_or_disarmed_delivers_on_unmask);
+	tcase_add_test(tc, watched_descriptors_share_the_epoll_set);
 	tcase_add_test(tc, notifications_coalesce);
 	tcase_add_test(tc, connect_sets_the_local_port_pending);
 	tcase_add_test(tc, disconnect_answers_enotconn_and_wakes_the_owner);

@@ -29,7 +29,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -80,8 +79,15 @@ struct mapping {
 	sdrv_grant_ref_t refs[];
 };
 
+/* Our descriptors watched in the event-channel table's epoll set, which is
+ * sdrv_xport_fd(): one set, so that the epoll_wait() of
+ * sdrv_evtchn_pending() also tells whether the broker socket is readable,
+ * and sdrv_xport_process() reads it only then. */
+enum { WATCH_SOCK, WATCH_NEWS };
+
 struct sdrv_xport {
-	int sock, epfd, newsfd;
+	int sock, newsfd;
+	bool news_signalled; /* newsfd is readable (news queued) */
 	int broken; /* 0, or the negative errno that broke the connection */
 	struct sdrv_evl *evl;
 	sdrv_domid_t domid;
@@ -133,9 +139,12 @@ static void news_push(struct sdrv_xport *x, sdrv_domid_t domid)
 	if (x->nr_news == MAX_NEWS)
 		return; /* cannot happen with fewer than MAX_NEWS distinct domains */
 	x->news[(x->news_head + x->nr_news++) % MAX_NEWS] = domid;
+	if (x->news_signalled)
+		return;
 	if (write(x->newsfd, &one, sizeof(one)) < 0) {
 		/* saturated: already readable */
 	}
+	x->news_signalled = true;
 }
 
 static void granter_free(struct granter *g)
@@ -358,13 +367,6 @@ static int connect_broker(const char *path)
 	return fd;
 }
 
-static int epoll_add(int epfd, int fd)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
-}
-
 static void xport_free(struct sdrv_xport *x)
 {
 	while (x->maps) {
@@ -386,8 +388,6 @@ static void xport_free(struct sdrv_xport *x)
 		sdrv_evl_free(x->evl);
 	if (x->sock >= 0)
 		close(x->sock);
-	if (x->epfd >= 0)
-		close(x->epfd);
 	if (x->newsfd >= 0)
 		close(x->newsfd);
 	if (x->table)
@@ -445,7 +445,7 @@ struct sdrv_xport *sdrv_xport_open(const char *kind, const struct sdrv_xport_opt
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return NULL;
-	x->sock = x->epfd = x->newsfd = x->table_fd = x->pool_fd = -1;
+	x->sock = x->newsfd = x->table_fd = x->pool_fd = -1;
 	x->pool_pages = o.grant_pages;
 	x->nr_ents = o.grant_pages + SDRV_GNTTAB_NR_RESERVED;
 	x->table_bytes = table_bytes(x->nr_ents);
@@ -479,19 +479,16 @@ struct sdrv_xport *sdrv_xport_open(const char *kind, const struct sdrv_xport_opt
 		goto fail;
 	}
 	x->newsfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	x->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (x->newsfd < 0 || x->epfd < 0) {
+	if (x->newsfd < 0) {
 		r = -errno;
 		goto fail;
 	}
 	r = x->sock = connect_broker(address);
 	if (r < 0)
 		goto fail;
-	r = epoll_add(x->epfd, x->sock);
+	r = sdrv_evl_watch(x->evl, x->sock, WATCH_SOCK);
 	if (!r)
-		r = epoll_add(x->epfd, sdrv_evl_fd(x->evl));
-	if (!r)
-		r = epoll_add(x->epfd, x->newsfd);
+		r = sdrv_evl_watch(x->evl, x->newsfd, WATCH_NEWS);
 	if (r)
 		goto fail;
 
@@ -544,7 +541,7 @@ uint32_t sdrv_xport_caps(const struct sdrv_xport *x)
 
 int sdrv_xport_fd(const struct sdrv_xport *x)
 {
-	return x ? x->epfd : -EINVAL;
+	return x ? sdrv_evl_fd(x->evl) : -EINVAL;
 }
 
 const char *sdrv_xport_store_address(const struct sdrv_xport *x)
@@ -559,7 +556,14 @@ int sdrv_xport_process(struct sdrv_xport *x, struct sdrv_xport_event *ev, uint32
 
 	if (!x || (max && !ev))
 		return -EINVAL;
-	for (int i = 0; i < MSGS_PER_PROCESS && !x->broken; i++) {
+	/* Read the broker socket only if the last look at the epoll set saw
+	 * it readable (sdrv_evtchn_pending() looks too), or, without such a
+	 * look, one taken now finds it so (a failed look: just try it). Then
+	 * until it is empty: what is left keeps it readable, so it is
+	 * reported again. */
+	for (int i = 0; i < MSGS_PER_PROCESS && !x->broken &&
+			(i > 0 || sdrv_evl_watched(x->evl, WATCH_SOCK) != 0);
+	     i++) {
 		struct sdrv_pm_hdr h;
 		int fds[SDRV_PM_MAX_FDS];
 		unsigned nfds;
@@ -572,9 +576,6 @@ int sdrv_xport_process(struct sdrv_xport *x, struct sdrv_xport_event *ev, uint32
 			x->broken = -EPROTO;
 		}
 	}
-	if (read(x->newsfd, &v, sizeof(v)) < 0) {
-		/* nothing was signalled */
-	}
 	while (n < max && x->nr_news) {
 		ev[n].type = SDRV_XPORT_EV_PEER_DIED;
 		ev[n].domid = x->news[x->news_head];
@@ -582,11 +583,12 @@ int sdrv_xport_process(struct sdrv_xport *x, struct sdrv_xport_event *ev, uint32
 		x->nr_news--;
 		n++;
 	}
-	if (x->nr_news) {
-		v = 1;
-		if (write(x->newsfd, &v, sizeof(v)) < 0) {
-			/* saturated: still readable */
+	/* The news eventfd stays readable while news is queued. */
+	if (x->news_signalled && !x->nr_news) {
+		if (read(x->newsfd, &v, sizeof(v)) < 0) {
+			/* already clear */
 		}
+		x->news_signalled = false;
 	}
 	if (n == 0 && x->broken)
 		return x->broken == -EPROTO || x->broken == -ETIMEDOUT ? x->broken : -ECONNRESET;

@@ -5,20 +5,38 @@
  *
  * State of a port: its pending state is "its receive end has records (or
  * hung up)" or its software pending bit (`soft`: set by connect,
- * disconnect and the peer's death). "masked" is whether the port may be
- * delivered; for the receive end it is whether its epoll registration is
- * armed. An armed receive end is registered EPOLLIN | EPOLLRDHUP |
- * EPOLLONESHOT, so epoll reports it once and disarms it: exactly "returned
- * masked". Re-arming with EPOLL_CTL_MOD re-checks the socket, so a
- * notification that came while masked is reported at once. A masked
- * receive end stays registered with EPOLLONESHOT alone, through which the
- * kernel still reports a hang-up (epoll always adds EPOLLHUP), once; the
- * port is then marked dead and soft-pending, still masked. Soft-pending
- * unmasked ports sit on the `ready` list; while that list is not empty the
- * table's private wake eventfd (data EVL_WAKE_TAG) is readable, so the
- * epoll fd is. A port whose unmask the late-EOI back-off delays stays
- * masked and sits on the delayed list; one timerfd in the same epoll set
- * (data 0, which is never a port) fires at the earliest deadline.
+ * disconnect and the peer's death). "masked" is a software flag: whether
+ * the port may be delivered. The receive end's epoll registration is
+ * either armed (EPOLLIN | EPOLLRDHUP, level-triggered) or disarmed
+ * (EPOLLONESHOT alone, through which the kernel still reports a hang-up,
+ * once: epoll always adds EPOLLHUP). An unmasked port is always armed. A
+ * masked port normally stays armed too: pending() drained its receive
+ * end, so epoll has nothing to report and masking, unmasking and delivery
+ * cost no system call. Only when epoll reports a masked port (a
+ * notification came while masked, or a delayed port is being flooded) is
+ * it disarmed with EPOLL_CTL_MOD; unmask re-arms just those ports, and the
+ * re-arm re-checks the socket, so the notification that came while masked
+ * is reported at once (pending survives masking). A hang-up reported on a
+ * masked port marks it dead and soft-pending, still masked.
+ *
+ * Soft-pending unmasked ports sit on the `ready` list; while that list is
+ * not empty the table's private wake eventfd (data EVL_WAKE_TAG) is
+ * readable, so the epoll fd is. A port whose unmask the late-EOI back-off
+ * delays stays masked (so disarmed if it is reported meanwhile) and sits
+ * on the delayed list; one timerfd in the same epoll set (data 0, which is
+ * never a port) fires at the earliest deadline. Watched descriptors of
+ * the caller (sdrv_evl_watch()) carry tags just below EVL_WAKE_TAG.
+ *
+ * One epoll_wait() (a "scan", up to EVL_SCAN_MAX events) serves both
+ * sdrv_evl_pending() and sdrv_evl_watched(): it handles what needs no
+ * delivery on the spot (timer, stale wake, masked ports, watched
+ * descriptors: a readiness bit) and keeps the unmasked ports it reports in
+ * a small cache, which pending() delivers from before it looks again. The
+ * cache holds only ports that were unmasked, so armed and level-triggered:
+ * their registrations stay on epoll's ready list, and the epoll fd stays
+ * readable while they are cached. An entry is checked again when used (the
+ * port may have been masked since) and dropped when its receive end is
+ * closed (its hang-up bit would be stale).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -36,6 +54,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,11 +66,16 @@
 #define SO_PASSRIGHTS 83
 #endif
 
-/* epoll data of the timerfd and of the wake eventfd; ports are 1..2^17. */
-#define EVL_TIMER_TAG 0u
-#define EVL_WAKE_TAG  UINT64_MAX
-/* Events of an armed receive end. */
-#define EVL_ARMED (EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
+/* epoll data of the timerfd, the wake eventfd and watched descriptors;
+ * ports are 1..2^17. */
+#define EVL_TIMER_TAG	  0u
+#define EVL_WAKE_TAG	  UINT64_MAX
+#define EVL_WATCH_TAG(id) (UINT64_MAX - 1u - (uint64_t)(id))
+/* Events of an armed receive end (level-triggered) and of a disarmed one. */
+#define EVL_ARMED    (EPOLLIN | EPOLLRDHUP)
+#define EVL_DISARMED EPOLLONESHOT
+/* Events one scan (epoll_wait) takes at most. */
+#define EVL_SCAN_MAX 32
 /* Epoll events examined per sdrv_evl_pending() call before giving up (the
  * fd stays readable, so the caller comes back). Bounds the work a peer can
  * cause by racing us for records on a receive end it kept a copy of. */
@@ -69,7 +93,8 @@ struct evl_port {
 	int send_fd;  /* our sending socket; -1 when the slot is free */
 	int give_fd;  /* our channel's receive end, for the peer; -1 once connected */
 	int recv_fd;  /* the peer's channel's receive end; -1 when not connected */
-	bool masked;  /* not deliverable (receive end disarmed) */
+	bool masked;  /* not deliverable (a software flag) */
+	bool armed;   /* receive end registered EVL_ARMED (else EVL_DISARMED) */
 	bool soft;    /* software pending bit */
 	bool ready;   /* on the ready list: soft && !masked */
 	bool delayed; /* on the delayed-unmask list */
@@ -92,6 +117,17 @@ struct sdrv_evl {
 	uint32_t ready_head;   /* ready list, most recent first */
 	uint64_t timer_ns;     /* armed deadline, 0 = disarmed */
 	struct sdrv_evl_stats stats;
+	uint32_t watch_ready; /* bit `id`: watched descriptor `id` was reported */
+	/* Unmasked ports reported by the last scan, not yet delivered. */
+	uint32_t nr_cached, next_cached;
+	struct {
+		uint32_t port;
+		bool hup;
+	} cached[EVL_SCAN_MAX];
+	/* Drain vector: SDRV_EVL_DRAIN_MAX records into one byte. */
+	struct mmsghdr *drain;
+	struct iovec drain_iov;
+	char drain_byte;
 };
 
 static uint64_t now_ns(void)
@@ -130,36 +166,33 @@ static void refuse_rights(int fd)
 }
 
 /* Read and drop what the peer queued on a receive end, never blocking
- * whatever the peer did to the file's flags: DRAIN_SOME if anything was
- * there, DRAIN_NONE, or DRAIN_DEAD if the peer's sending socket is gone
- * (a read of 0: the end of the channel, or a zero-length record, which our
- * peers never send). A record longer than one byte is truncated, still
- * one record. Bounded: what is left over keeps the end readable. */
-static enum drain_result chan_drain(int fd)
+ * whatever the peer did to the file's flags (MSG_DONTWAIT): DRAIN_NONE
+ * (nothing there), DRAIN_SOME, or DRAIN_DEAD (the peer's sending socket is
+ * gone: end of file, or a zero-length record, which our peers never
+ * send). A record longer than one byte is truncated, still one record.
+ * One recvmmsg() of at most SDRV_EVL_DRAIN_MAX records: bounded, and what
+ * is left over keeps the end readable. */
+static enum drain_result chan_drain(struct sdrv_evl *e, int fd)
 {
-	enum drain_result res = DRAIN_NONE;
-	char c;
+	int n, i = 0;
 
-	for (unsigned i = 0; i < SDRV_EVL_DRAIN_MAX; i++) {
-		ssize_t r = recv(fd, &c, sizeof(c), MSG_DONTWAIT);
-
-		if (r > 0) {
-			res = DRAIN_SOME;
-			continue;
-		}
-		if (r == 0)
-			return DRAIN_DEAD;
-		if (errno == EINTR)
-			continue;
+	do {
+		n = recvmmsg(fd, e->drain, SDRV_EVL_DRAIN_MAX, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR && ++i < 8);
+	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return res;
+			return DRAIN_NONE;
 		if (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE)
 			return DRAIN_DEAD;
 		/* Anything else: let the owner look (a spurious wake-up at
 		 * worst) rather than lose a notification. */
 		return DRAIN_SOME;
 	}
-	return res;
+	/* At end of file every further slot reads as an empty record. */
+	for (int k = 0; k < n; k++)
+		if (e->drain[k].msg_len == 0)
+			return DRAIN_DEAD;
+	return n > 0 ? DRAIN_SOME : DRAIN_NONE;
 }
 
 /* Whether `fd` can be a receive end: 0, -EBADF or -EINVAL. A connected
@@ -262,37 +295,63 @@ static int soft_set(struct sdrv_evl *e, sdrv_evtchn_port_t port)
 	return wake_sync(e);
 }
 
-/* Forget the receive end: the port is no longer connected. */
+/* Forget the receive end: the port is no longer connected. Its cached
+ * report (if any) goes too: it may carry a hang-up of this receive end. */
 static void recv_close(struct sdrv_evl *e, sdrv_evtchn_port_t port)
 {
 	struct evl_port *p = &e->ports[port];
 
 	if (p->recv_fd < 0)
 		return;
+	for (uint32_t i = e->next_cached; i < e->nr_cached; i++)
+		if (e->cached[i].port == port)
+			e->cached[i].port = 0;
 	(void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->recv_fd, NULL);
 	close_fd(p->recv_fd);
 	p->recv_fd = -1;
+	p->armed = false;
 }
 
 /* -------------------------------- epoll --------------------------------- */
 
-/* Arm (unmask) or disarm (mask) a port. */
-static int port_arm(struct sdrv_evl *e, sdrv_evtchn_port_t port, bool arm)
+/* (Re-)register the receive end armed or disarmed, if it is not already. */
+static int port_set_armed(struct sdrv_evl *e, sdrv_evtchn_port_t port, bool arm)
 {
 	struct evl_port *p = &e->ports[port];
-	struct epoll_event ev = {.events = arm ? EVL_ARMED : EPOLLONESHOT, .data.u64 = port};
-	int r = 0;
+	struct epoll_event ev = {.events = arm ? EVL_ARMED : EVL_DISARMED, .data.u64 = port};
 
-	p->masked = !arm;
-	if (arm && p->soft)
+	if (p->recv_fd < 0 || p->armed == arm)
+		return 0;
+	if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->recv_fd, &ev) != 0)
+		return -errno;
+	p->armed = arm;
+	return 0;
+}
+
+/* Unmask: a soft-pending port goes on the ready list, a disarmed receive
+ * end is re-armed (which reports what came while it was masked). No system
+ * call if the port was armed and not soft-pending. */
+static int port_unmask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	struct evl_port *p = &e->ports[port];
+	int r;
+
+	p->masked = false;
+	if (p->soft)
 		ready_add(e, port);
-	else if (!arm)
-		ready_del(e, port);
-	if (p->recv_fd >= 0 && epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->recv_fd, &ev) != 0)
-		r = -errno;
+	r = port_set_armed(e, port, true);
 	if (!r)
 		r = wake_sync(e);
 	return r;
+}
+
+/* Mask: a software flag; the receive end stays armed until epoll reports
+ * it (see sdrv_evl_pending()). */
+static int port_mask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
+{
+	e->ports[port].masked = true;
+	ready_del(e, port);
+	return wake_sync(e);
 }
 
 /* ------------------------- delayed unmask list -------------------------- */
@@ -367,7 +426,7 @@ static int delayed_run(struct sdrv_evl *e, uint64_t now)
 
 		if (p->deadline_ns <= now) {
 			delayed_unlink(e, port);
-			r = port_arm(e, port, true);
+			r = port_unmask(e, port);
 			if (r && !err)
 				err = r;
 		} else if (next == 0 || p->deadline_ns < next) {
@@ -396,6 +455,17 @@ struct sdrv_evl *sdrv_evl_new(uint32_t max_ports)
 	if (!e)
 		return NULL;
 	e->max_ports = max_ports;
+	e->drain = calloc(SDRV_EVL_DRAIN_MAX, sizeof(*e->drain));
+	if (!e->drain) {
+		free(e);
+		return NULL;
+	}
+	e->drain_iov.iov_base = &e->drain_byte;
+	e->drain_iov.iov_len = sizeof(e->drain_byte);
+	for (uint32_t i = 0; i < SDRV_EVL_DRAIN_MAX; i++) {
+		e->drain[i].msg_hdr.msg_iov = &e->drain_iov;
+		e->drain[i].msg_hdr.msg_iovlen = 1;
+	}
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	e->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -406,6 +476,7 @@ struct sdrv_evl *sdrv_evl_new(uint32_t max_ports)
 		close_fd(e->epfd);
 		close_fd(e->timerfd);
 		close_fd(e->wakefd);
+		free(e->drain);
 		free(e);
 		errno = err;
 		return NULL;
@@ -426,12 +497,22 @@ void sdrv_evl_free(struct sdrv_evl *e)
 	close_fd(e->timerfd);
 	close_fd(e->epfd);
 	free(e->ports);
+	free(e->drain);
 	free(e);
 }
 
 int sdrv_evl_fd(const struct sdrv_evl *e)
 {
 	return e ? e->epfd : -EINVAL;
+}
+
+int sdrv_evl_watch(struct sdrv_evl *e, int fd, unsigned id)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EVL_WATCH_TAG(id)};
+
+	if (!e || fd < 0 || id >= SDRV_EVL_NR_WATCH)
+		return -EINVAL;
+	return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
 /* A free slot, growing the array (doubling, up to max_ports) if needed. */
@@ -516,11 +597,13 @@ int sdrv_evl_connect(struct sdrv_evl *e, sdrv_evtchn_port_t port, int recv_fd)
 		return r;
 	if (table_owns(e, recv_fd))
 		return -EINVAL;
-	ev.events = p->masked ? EPOLLONESHOT : EVL_ARMED;
+	/* Armed even if masked: it is disarmed if reported while masked. */
+	ev.events = EVL_ARMED;
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, recv_fd, &ev) != 0)
 		return -errno;
 	refuse_rights(recv_fd);
 	p->recv_fd = recv_fd;
+	p->armed = true;
 	/* The peer has its copy by now: from here it is the only reader. */
 	close_fd(p->give_fd);
 	p->give_fd = -1;
@@ -563,23 +646,20 @@ int sdrv_evl_notify(struct sdrv_evl *e, sdrv_evtchn_port_t port)
 }
 
 /* Return port `pn` from sdrv_evl_pending(): masked, soft bit and receive
- * end cleared. `disarm`: its receive end is still armed (it came from the
- * ready list, not from epoll's one-shot). */
-static int deliver(struct sdrv_evl *e, uint32_t pn, bool disarm, bool dead,
+ * end cleared. The registration stays armed: the drained receive end has
+ * nothing to report until the next notification. `drained`: the caller
+ * drained the receive end already; `dead`: it hung up. */
+static int deliver(struct sdrv_evl *e, uint32_t pn, bool drained, bool dead,
 		   sdrv_evtchn_port_t *port)
 {
 	struct evl_port *p = &e->ports[pn];
-	struct epoll_event ev = {.events = EPOLLONESHOT, .data.u64 = pn};
 	int r;
 
 	p->masked = true;
 	p->soft = false;
 	ready_del(e, pn);
-	if (p->recv_fd >= 0 && !dead) {
-		if (disarm && epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->recv_fd, &ev) != 0)
-			return -errno;
-		dead = chan_drain(p->recv_fd) == DRAIN_DEAD;
-	}
+	if (p->recv_fd >= 0 && !dead && !drained)
+		dead = chan_drain(e, p->recv_fd) == DRAIN_DEAD;
 	if (dead)
 		recv_close(e, pn);
 	r = wake_sync(e);
@@ -590,32 +670,34 @@ static int deliver(struct sdrv_evl *e, uint32_t pn, bool disarm, bool dead,
 	return 1;
 }
 
-int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port)
+/*
+ * One look at the epoll set (no waiting). Handles on the spot what needs no
+ * delivery: the timer (due delayed unmasks), a stale wake-up, watched
+ * descriptors (their bits in watch_ready), masked ports (a hang-up marks
+ * the port dead and soft-pending; anything else disarms it, so that it
+ * stops reporting until unmasked). Unmasked ports replace the cache.
+ * Returns 1 if a further look may find more (the batch was full, or due
+ * unmasks re-armed ports), 0, or a negative errno.
+ */
+static int scan(struct sdrv_evl *e)
 {
-	struct epoll_event ev;
-	struct evl_port *p;
-	uint32_t pn;
-	bool hup;
-	int n, r;
+	struct epoll_event evs[EVL_SCAN_MAX];
+	bool more;
+	int n, r, i = 0;
 
-	if (!e || !port)
-		return -EINVAL;
-	if (e->delayed_head && now_ns() >= e->timer_ns) {
-		r = delayed_run(e, now_ns());
-		if (r)
-			return r;
-	}
-	for (int spin = 0; spin < EVL_PENDING_SPINS; spin++) {
-		if (e->ready_head)
-			return deliver(e, e->ready_head, true, false, port);
-		n = epoll_wait(e->epfd, &ev, 1, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		if (ev.data.u64 == EVL_TIMER_TAG) {
+	e->nr_cached = e->next_cached = 0;
+	do {
+		n = epoll_wait(e->epfd, evs, EVL_SCAN_MAX, 0);
+	} while (n < 0 && errno == EINTR && ++i < 8);
+	if (n < 0)
+		return -errno;
+	more = n == EVL_SCAN_MAX;
+	for (i = 0; i < n; i++) {
+		uint64_t tag = evs[i].data.u64;
+		struct evl_port *p;
+		bool hup;
+
+		if (tag == EVL_TIMER_TAG) {
 			uint64_t ticks;
 
 			/* Clear the expiry; the timer is re-armed below. */
@@ -625,52 +707,119 @@ int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port)
 			r = delayed_run(e, now_ns());
 			if (r)
 				return r;
+			more = true;
 			continue;
 		}
-		if (ev.data.u64 == EVL_WAKE_TAG) {
-			/* The ready list was checked above: a stale wake-up. */
+		if (tag == EVL_WAKE_TAG) {
+			/* The caller checks the ready list: at worst stale. */
 			r = wake_sync(e);
 			if (r)
 				return r;
 			continue;
 		}
-		/* Only our own registrations carry port numbers; be strict anyway. */
-		if (ev.data.u64 >= e->cap || e->ports[ev.data.u64].send_fd < 0 ||
-		    e->ports[ev.data.u64].recv_fd < 0)
-			continue;
-		pn = (uint32_t)ev.data.u64;
-		p = &e->ports[pn];
-		hup = ev.events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR);
-		if (p->masked) {
-			/* Only a hang-up passes a masked registration (once):
-			 * the peer is gone; tell the owner when it unmasks. */
-			if (hup) {
-				recv_close(e, pn);
-				r = soft_set(e, pn);
-				if (r)
-					return r;
-			}
+		if (tag >= EVL_WATCH_TAG(SDRV_EVL_NR_WATCH - 1)) {
+			e->watch_ready |= 1u << (EVL_WATCH_TAG(0) - tag);
 			continue;
 		}
-		/* EPOLLONESHOT disarmed it: it is masked from here. */
-		p->masked = true;
-		if (!hup) {
-			enum drain_result d = chan_drain(p->recv_fd);
-
-			if (d == DRAIN_NONE) {
-				/* Someone holding a copy of our receive end (the
-				 * peer) took the records first: nothing is
-				 * pending; re-arm. */
-				r = port_arm(e, pn, true);
-				if (r)
-					return r;
-				continue;
+		/* Only our own registrations carry port numbers; be strict anyway. */
+		if (tag >= e->cap || e->ports[tag].send_fd < 0 || e->ports[tag].recv_fd < 0)
+			continue;
+		p = &e->ports[tag];
+		hup = evs[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR);
+		if (p->masked) {
+			if (hup) {
+				/* The peer is gone; tell the owner when it unmasks. */
+				recv_close(e, (uint32_t)tag);
+				r = soft_set(e, (uint32_t)tag);
+			} else {
+				/* A notification while masked: stays queued, and
+				 * unmask re-arms the port, which reports it. */
+				r = port_set_armed(e, (uint32_t)tag, false);
 			}
+			if (r)
+				return r;
+			continue;
+		}
+		e->cached[e->nr_cached].port = (uint32_t)tag;
+		e->cached[e->nr_cached].hup = hup;
+		e->nr_cached++;
+	}
+	return more;
+}
+
+int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port)
+{
+	bool scanned = false, more = false;
+	int r;
+
+	if (!e || !port)
+		return -EINVAL;
+	if (e->delayed_head && now_ns() >= e->timer_ns) {
+		r = delayed_run(e, now_ns());
+		if (r)
+			return r;
+	}
+	for (int spin = 0; spin < EVL_PENDING_SPINS; spin++) {
+		struct evl_port *p;
+		uint32_t pn;
+		bool hup;
+
+		if (e->ready_head)
+			return deliver(e, e->ready_head, false, false, port);
+		if (e->next_cached == e->nr_cached) {
+			/* Look again unless the last look in this call saw
+			 * everything there was. */
+			if (scanned && !more)
+				return 0;
+			r = scan(e);
+			if (r < 0)
+				return r;
+			scanned = true;
+			more = r;
+			continue;
+		}
+		pn = e->cached[e->next_cached].port;
+		hup = e->cached[e->next_cached].hup;
+		e->next_cached++;
+		/* Dropped (closed), or masked since the scan: if it still has
+		 * something, epoll reports it again. */
+		if (pn == 0 || e->ports[pn].send_fd < 0 || e->ports[pn].recv_fd < 0)
+			continue;
+		p = &e->ports[pn];
+		if (p->masked)
+			continue;
+		if (!hup) {
+			enum drain_result d = chan_drain(e, p->recv_fd);
+
+			/* DRAIN_NONE: someone holding a copy of our receive
+			 * end (the peer) took the records first, or the entry
+			 * was stale: nothing is pending. It stays armed. */
+			if (d == DRAIN_NONE)
+				continue;
 			hup = d == DRAIN_DEAD;
 		}
-		return deliver(e, pn, false, hup, port);
+		return deliver(e, pn, true, hup, port);
 	}
 	return 0;
+}
+
+int sdrv_evl_watched(struct sdrv_evl *e, unsigned id)
+{
+	uint32_t bit;
+	int r;
+
+	if (!e || id >= SDRV_EVL_NR_WATCH)
+		return -EINVAL;
+	bit = 1u << id;
+	if (!(e->watch_ready & bit)) {
+		r = scan(e);
+		if (r < 0)
+			return r;
+		if (!(e->watch_ready & bit))
+			return 0;
+	}
+	e->watch_ready &= ~bit;
+	return 1;
 }
 
 int sdrv_evl_mask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
@@ -678,7 +827,7 @@ int sdrv_evl_mask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
 	if (!port_get(e, port))
 		return -EINVAL;
 	delayed_unlink(e, port);
-	return port_arm(e, port, false);
+	return port_mask(e, port);
 }
 
 int sdrv_evl_unmask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
@@ -686,7 +835,7 @@ int sdrv_evl_unmask(struct sdrv_evl *e, sdrv_evtchn_port_t port)
 	if (!port_get(e, port))
 		return -EINVAL;
 	delayed_unlink(e, port);
-	return port_arm(e, port, true);
+	return port_unmask(e, port);
 }
 
 int sdrv_evl_eoi(struct sdrv_evl *e, sdrv_evtchn_port_t port, uint32_t flags)
@@ -699,7 +848,7 @@ int sdrv_evl_eoi(struct sdrv_evl *e, sdrv_evtchn_port_t port, uint32_t flags)
 	if (!(flags & SDRV_EOI_SPURIOUS)) {
 		p->spurious = 0;
 		delayed_unlink(e, port);
-		return port_arm(e, port, true);
+		return port_unmask(e, port);
 	}
 	if (p->delayed)
 		return 0;
@@ -707,10 +856,11 @@ int sdrv_evl_eoi(struct sdrv_evl *e, sdrv_evtchn_port_t port, uint32_t flags)
 	if (p->spurious < EVL_SPURIOUS_MAX)
 		p->spurious++;
 	if (p->spurious <= SDRV_EVL_SPURIOUS_THRESHOLD)
-		return port_arm(e, port, true);
+		return port_unmask(e, port);
 	/* Keep it masked (it normally is: pending() returned it) and unmask
-	 * it when the delay is over. */
-	r = port_arm(e, port, false);
+	 * it when the delay is over. Masked, it is disarmed as soon as epoll
+	 * reports it, so a flooding peer wakes us at most once meanwhile. */
+	r = port_mask(e, port);
 	if (r)
 		return r;
 	e->stats.delayed_unmasks++;

@@ -13,8 +13,9 @@
  * MSG_NOSIGNAL: non-blocking per call whatever anybody does to file flags,
  * and never SIGPIPE. A full queue (EAGAIN) means the peer has unread
  * notifications: already pending, success. All receive ends sit in one
- * epoll set (EPOLLIN | EPOLLRDHUP | EPOLLONESHOT) whose descriptor is the
- * domain's single pollable fd.
+ * epoll set (EPOLLIN | EPOLLRDHUP, level-triggered) whose descriptor is the
+ * domain's single pollable fd; the transport adds its own descriptors to
+ * the same set (sdrv_evl_watch()), so that one epoll_wait() tells both.
  *
  * Why not pipes or eventfds. An eventfd is one open file description
  * shared with the peer: a hostile peer clears O_NONBLOCK on it and
@@ -30,12 +31,18 @@
  * about 11-14% more than a pipe, under the 20% we allowed for robustness.
  *
  * Delivery follows libxenevtchn: sdrv_evl_pending() returns a port masked
- * and cleared (its queued notifications drained); unmask re-arms it, and a
- * notification that arrived meanwhile is delivered at once (pending
- * survives masking). Some pending state cannot be written into a socket
- * we do not own (connect's "bind sets pending", a disconnect, the peer's
- * death): it is a software pending bit, made visible by a per-table
- * self-wake eventfd (never shared) in the same epoll set. Late EOI
+ * and cleared (its queued notifications drained, with one recvmmsg());
+ * unmask makes it deliverable again, and a notification that arrived
+ * meanwhile is delivered at once (pending survives masking). Masking is a
+ * software flag: a wake-up costs one epoll_wait() and one recvmmsg() on
+ * the receiving side, and mask and unmask no system call, unless a
+ * notification arrives while the port is masked (the port is then
+ * disarmed in epoll until unmasked: one EPOLL_CTL_MOD each way).
+ *
+ * Some pending state cannot be written into a socket we do not own
+ * (connect's "bind sets pending", a disconnect, the peer's death): it is a
+ * software pending bit, made visible by a per-table self-wake eventfd
+ * (never shared) in the same epoll set. Late EOI
  * (XSA-332/391): a wake-up reported spurious raises the port's spurious
  * count; past a threshold the unmask is delayed exponentially (1 ms <<
  * (count - threshold - 1), capped at 1 s) through a timerfd in the same
@@ -104,10 +111,29 @@ struct sdrv_evl *sdrv_evl_new(uint32_t max_ports);
 void sdrv_evl_free(struct sdrv_evl *e);
 
 /* The epoll descriptor: readable when a port is pending (or a delayed
- * unmask is due, or the peer of a masked port hung up: sdrv_evl_pending()
- * handles both). It may occasionally be readable with nothing to deliver;
+ * unmask is due, or a masked port was notified or its peer hung up:
+ * sdrv_evl_pending() handles these), or a watched descriptor is readable.
+ * It may occasionally be readable with nothing to deliver;
  * sdrv_evl_pending() then returns 0. */
 int sdrv_evl_fd(const struct sdrv_evl *e);
+
+/* Watched descriptors: ids 0..SDRV_EVL_NR_WATCH-1. */
+#define SDRV_EVL_NR_WATCH 2u
+/* Add the caller's descriptor `fd` to the epoll set (EPOLLIN,
+ * level-triggered) as watched descriptor `id`, so that sdrv_evl_fd() is
+ * readable while `fd` is. The table does not own `fd`; the caller keeps
+ * it open until sdrv_evl_free(). -EINVAL: bad id; -EEXIST: `fd` is
+ * already in the set. */
+int sdrv_evl_watch(struct sdrv_evl *e, int fd, unsigned id);
+/* Whether watched descriptor `id` was reported readable: 1 (and the
+ * report is consumed), 0, or <0 errno. The report comes from the last
+ * look at the epoll set, which sdrv_evl_pending() takes too; if there is
+ * none, this looks now (one epoll_wait() without waiting, whose port
+ * events sdrv_evl_pending() then delivers without looking again). A
+ * report may be stale (the caller must cope with finding nothing); a
+ * descriptor that stays readable keeps the epoll fd readable, so it is
+ * reported again. */
+int sdrv_evl_watched(struct sdrv_evl *e, unsigned id);
 
 /* New local port with a fresh send channel. `*peer_fd` is the channel's
  * receive end, for the peer: pass it to the peer (the broker forwards it
@@ -150,10 +176,11 @@ int sdrv_evl_notify(struct sdrv_evl *e, sdrv_evtchn_port_t port);
  * performs delayed unmasks that are due and notices dead peers. */
 int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port);
 /* Mask: notifications stay pending, undelivered. Cancels a delayed unmask
- * (the port stays masked until unmasked). Idempotent. */
+ * (the port stays masked until unmasked). Idempotent. No system call. */
 int sdrv_evl_mask(struct sdrv_evl *e, sdrv_evtchn_port_t port);
 /* Unmask now: a notification that came while masked is delivered. An
- * explicit unmask overrides a delayed unmask (the spurious count stays). */
+ * explicit unmask overrides a delayed unmask (the spurious count stays).
+ * No system call unless the port was disarmed (notified while masked). */
 int sdrv_evl_unmask(struct sdrv_evl *e, sdrv_evtchn_port_t port);
 /* Late EOI: `flags` is 0 or SDRV_EOI_SPURIOUS. Without the flag the spurious
  * count is reset and the port unmasked at once. With it the count grows;
