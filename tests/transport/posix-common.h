@@ -121,6 +121,42 @@ static inline pid_t pt_fork(void (*fn)(struct pt_env *e, void *arg), struct pt_e
 	return pid;
 }
 
+/* One process-shared page for the two domains of pt_run_pair() to talk. */
+#define PT_SHM_SIZE 4096u
+
+/*
+ * The whole life of a two-domain test: a broker on a fresh socket (`uids`:
+ * its privileged uids, NULL for ours), domains `a` and `b` forked with one
+ * zeroed shared page as their argument, the broker served until both exit,
+ * then a moment more so it notices the last hang-ups: every domain must
+ * have been reclaimed. Prints "PASS: name" and returns the exit status.
+ */
+static inline int pt_run_pair(const char *name, unsigned watchdog_s, const uid_t *uids,
+			      size_t nr_uids, void (*a)(struct pt_env *e, void *arg),
+			      const char *a_name, void (*b)(struct pt_env *e, void *arg),
+			      const char *b_name)
+{
+	struct pt_env e;
+	void *shm = tu_shared_mem(PT_SHM_SIZE);
+	pid_t pids[2];
+	int failed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	tu_watchdog(watchdog_s, name);
+	pt_start(&e, uids, nr_uids);
+	pids[0] = pt_fork(a, &e, shm, a_name);
+	pids[1] = pt_fork(b, &e, shm, b_name);
+	failed = pt_serve_until_done(&e, pids, 2);
+	pt_serve_for(&e, 20);
+	CHECK(sdrv_broker_nr_domains(e.b) == 0);
+	pt_stop(&e);
+	tu_shared_free(shm, PT_SHM_SIZE);
+	if (failed)
+		return TU_FAIL;
+	printf("PASS: %s\n", name);
+	return TU_PASS;
+}
+
 static inline struct sdrv_xport *pt_open(struct pt_env *e, uint32_t flags, sdrv_domid_t domid,
 					 uint32_t pages)
 {

@@ -8,7 +8,7 @@
 
 #define POOL 16
 
-struct shm {
+struct shm { /* in the page pt_run_pair() shares */
 	uint32_t g_domid, m_domid;
 	uint32_t stage_g, stage_m;
 	sdrv_grant_ref_t ref;
@@ -91,23 +91,10 @@ static void mapper(struct pt_env *e, void *arg)
 	sdrv_xport_close(x);
 }
 
+_Static_assert(sizeof(struct shm) <= PT_SHM_SIZE, "shared page");
+
 int main(void)
 {
-	struct pt_env e;
-	struct shm *s = tu_shared_mem(4096);
-	pid_t pids[2];
-	int failed;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	tu_watchdog(120, "posix-cycles");
-	pt_start(&e, NULL, 0);
-	pids[0] = pt_fork(granter, &e, s, "posix-cycles granter");
-	pids[1] = pt_fork(mapper, &e, s, "posix-cycles mapper");
-	failed = pt_serve_until_done(&e, pids, 2);
-	pt_stop(&e);
-	tu_shared_free(s, 4096);
-	if (failed)
-		return TU_FAIL;
-	printf("PASS: posix-cycles\n");
-	return TU_PASS;
+	return pt_run_pair("posix-cycles", 120, NULL, 0, granter, "posix-cycles granter", mapper,
+			   "posix-cycles mapper");
 }

@@ -12,7 +12,7 @@
 #include <setjmp.h>
 #include <sys/mman.h>
 
-struct shm {
+struct shm { /* in the page pt_run_pair() shares */
 	uint32_t f_domid, b_domid;
 	uint32_t stage_f, stage_b;
 	sdrv_grant_ref_t rw[2], ro, other;
@@ -239,25 +239,10 @@ static void backend(struct pt_env *e, void *arg)
 	sdrv_xport_close(x);
 }
 
+_Static_assert(sizeof(struct shm) <= PT_SHM_SIZE, "shared page");
+
 int main(void)
 {
-	struct pt_env e;
-	struct shm *s = tu_shared_mem(4096);
-	pid_t pids[2];
-	int failed;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	tu_watchdog(60, "posix-grants");
-	pt_start(&e, NULL, 0);
-	pids[0] = pt_fork(frontend, &e, s, "posix-grants frontend");
-	pids[1] = pt_fork(backend, &e, s, "posix-grants backend");
-	failed = pt_serve_until_done(&e, pids, 2);
-	pt_serve_for(&e, 20);
-	CHECK(sdrv_broker_nr_domains(e.b) == 0);
-	pt_stop(&e);
-	tu_shared_free(s, 4096);
-	if (failed)
-		return TU_FAIL;
-	printf("PASS: posix-grants\n");
-	return TU_PASS;
+	return pt_run_pair("posix-grants", 60, NULL, 0, frontend, "posix-grants frontend", backend,
+			   "posix-grants backend");
 }

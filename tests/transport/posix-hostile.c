@@ -16,7 +16,7 @@
 
 #include "../../transports/posix/proto.h"
 
-struct shm {
+struct shm { /* in the page pt_run_pair() shares */
 	uint32_t good_domid;
 	uint32_t stage_good, stage_raw;
 };
@@ -342,27 +342,13 @@ static void good_domain(struct pt_env *e, void *arg)
 	sdrv_xport_close(x);
 }
 
+_Static_assert(sizeof(struct shm) <= PT_SHM_SIZE, "shared page");
+
 int main(void)
 {
-	struct pt_env e;
-	struct shm *s = tu_shared_mem(4096);
-	uid_t other = getuid() + 1;
-	pid_t pids[2];
-	int failed;
+	uid_t other = getuid() + 1; /* our uid may not be privileged */
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	tu_watchdog(60, "posix-hostile");
-	pt_start(&e, &other, 1); /* our uid may not be privileged */
-	pids[0] = pt_fork(good_domain, &e, s, "posix-hostile good domain");
-	pids[1] = pt_fork(raw_client, &e, s, "posix-hostile raw client");
-	failed = pt_serve_until_done(&e, pids, 2);
-	pt_serve_for(&e, 20);
-	CHECK(sdrv_broker_nr_domains(e.b) == 0);
-	pt_stop(&e);
-	tu_shared_free(s, 4096);
-	if (failed)
-		return TU_FAIL;
-	printf("PASS: posix-hostile\n");
-	return TU_PASS;
+	return pt_run_pair("posix-hostile", 60, &other, 1, good_domain,
+			   "posix-hostile good domain", raw_client, "posix-hostile raw client");
 }
