@@ -9,3 +9,4 @@
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 #define SDRV_INLINE SDRV_API
 #include <splitdrv/ring.h>
+#include <splitdrv/proto/xs_wire.h>

@@ -62,14 +62,23 @@
  */
 #define SDRV_EPERM 1     /**< Operation not permitted. */
 #define SDRV_ENOENT 2    /**< No such entry. */
+#define SDRV_EIO 5       /**< I/O error. */
+#define SDRV_E2BIG 7     /**< Argument list (or message) too long. */
 #define SDRV_EAGAIN 11   /**< Try again (nothing available now). */
 #define SDRV_ENOMEM 12   /**< Out of memory. */
+#define SDRV_EACCES 13   /**< Permission denied. */
 #define SDRV_EBUSY 16    /**< Resource busy. */
+#define SDRV_EEXIST 17   /**< Already exists. */
+#define SDRV_EISDIR 21   /**< Is a directory. */
 #define SDRV_EINVAL 22   /**< Invalid argument. */
 #define SDRV_ENOSPC 28   /**< No space left (ring or table full). */
+#define SDRV_EROFS 30    /**< Read-only. */
 #define SDRV_ERANGE 34   /**< Value out of range. */
+#define SDRV_ENOSYS 38   /**< Not implemented. */
+#define SDRV_ENOTEMPTY 39 /**< Not empty. */
 #define SDRV_EPROTO 71   /**< The peer broke the protocol; the object is broken. */
 #define SDRV_EOVERFLOW 75 /**< Value too large for the type. */
+#define SDRV_EISCONN 106 /**< Already connected. */
 /** @} */
 
 #endif /* SPLITDRV_COMMON_H */

@@ -29,6 +29,7 @@ cat > "$tmp/user.c" <<'C'
 #include <splitdrv/splitdrv.h>
 #include <splitdrv/proto/blkif.h>
 #include <splitdrv/proto/netif.h>
+#include <splitdrv/proto/xs_wire.h>
 struct req { uint64_t id; uint8_t op; };
 struct rsp { uint64_t id; int16_t st; };
 SDRV_RING_DEFINE(demo, struct req, struct rsp);

@@ -26,6 +26,7 @@
 #include <splitdrv/ring.h>
 #include <splitdrv/proto/blkif.h>
 #include <splitdrv/proto/netif.h>
+#include <splitdrv/proto/xs_wire.h>
 
 #include "../common/tutil.h"
 
@@ -48,7 +49,7 @@
 #define SAME_STRUCT(st, xt)                                                                        \
 	_Static_assert(sizeof(st) == sizeof(xt), #st ": size differs");                            \
 	_Static_assert(_Alignof(st) == _Alignof(xt), #st ": alignment differs")
-#define SAME_CONST(s, x) _Static_assert((s) == (x), #s " != " #x)
+#define SAME_CONST(s, x) _Static_assert((long)(s) == (long)(x), #s " != " #x)
 
 /* The shared ring header, against every Xen ring type used here. */
 #define SAME_SRING(xt)                                                                             \
@@ -628,3 +629,69 @@ int main(void)
 	       "initialisation equal Xen's (libxen-dev)\n");
 	return TU_PASS;
 }
+
+/* xenstore wire protocol */
+SAME_STRUCT(struct sdrv_xs_msg, struct xsd_sockmsg);
+SAME_INT(struct sdrv_xs_msg, type, struct xsd_sockmsg, type);
+SAME_INT(struct sdrv_xs_msg, req_id, struct xsd_sockmsg, req_id);
+SAME_INT(struct sdrv_xs_msg, tx_id, struct xsd_sockmsg, tx_id);
+SAME_INT(struct sdrv_xs_msg, len, struct xsd_sockmsg, len);
+SAME_STRUCT(struct sdrv_xs_domain_interface, struct xenstore_domain_interface);
+SAME_AT(struct sdrv_xs_domain_interface, req, struct xenstore_domain_interface, req);
+SAME_AT(struct sdrv_xs_domain_interface, rsp, struct xenstore_domain_interface, rsp);
+SAME_INT(struct sdrv_xs_domain_interface, req_cons, struct xenstore_domain_interface, req_cons);
+SAME_INT(struct sdrv_xs_domain_interface, req_prod, struct xenstore_domain_interface, req_prod);
+SAME_INT(struct sdrv_xs_domain_interface, rsp_cons, struct xenstore_domain_interface, rsp_cons);
+SAME_INT(struct sdrv_xs_domain_interface, rsp_prod, struct xenstore_domain_interface, rsp_prod);
+SAME_INT(struct sdrv_xs_domain_interface, server_features, struct xenstore_domain_interface,
+	 server_features);
+SAME_INT(struct sdrv_xs_domain_interface, connection, struct xenstore_domain_interface, connection);
+SAME_INT(struct sdrv_xs_domain_interface, error, struct xenstore_domain_interface, error);
+SAME_CONST(SDRV_XS_CONTROL, XS_CONTROL);
+SAME_CONST(SDRV_XS_DIRECTORY, XS_DIRECTORY);
+SAME_CONST(SDRV_XS_READ, XS_READ);
+SAME_CONST(SDRV_XS_GET_PERMS, XS_GET_PERMS);
+SAME_CONST(SDRV_XS_WATCH, XS_WATCH);
+SAME_CONST(SDRV_XS_UNWATCH, XS_UNWATCH);
+SAME_CONST(SDRV_XS_TRANSACTION_START, XS_TRANSACTION_START);
+SAME_CONST(SDRV_XS_TRANSACTION_END, XS_TRANSACTION_END);
+SAME_CONST(SDRV_XS_INTRODUCE, XS_INTRODUCE);
+SAME_CONST(SDRV_XS_RELEASE, XS_RELEASE);
+SAME_CONST(SDRV_XS_GET_DOMAIN_PATH, XS_GET_DOMAIN_PATH);
+SAME_CONST(SDRV_XS_WRITE, XS_WRITE);
+SAME_CONST(SDRV_XS_MKDIR, XS_MKDIR);
+SAME_CONST(SDRV_XS_RM, XS_RM);
+SAME_CONST(SDRV_XS_SET_PERMS, XS_SET_PERMS);
+SAME_CONST(SDRV_XS_WATCH_EVENT, XS_WATCH_EVENT);
+SAME_CONST(SDRV_XS_ERROR, XS_ERROR);
+SAME_CONST(SDRV_XS_IS_DOMAIN_INTRODUCED, XS_IS_DOMAIN_INTRODUCED);
+SAME_CONST(SDRV_XS_RESUME, XS_RESUME);
+SAME_CONST(SDRV_XS_SET_TARGET, XS_SET_TARGET);
+SAME_CONST(SDRV_XS_RESET_WATCHES, XS_RESET_WATCHES);
+SAME_CONST(SDRV_XS_DIRECTORY_PART, XS_DIRECTORY_PART);
+SAME_CONST(SDRV_XS_TYPE_COUNT, XS_TYPE_COUNT);
+SAME_CONST(SDRV_XS_INVALID, XS_INVALID);
+SAME_CONST(SDRV_XS_PAYLOAD_MAX, XENSTORE_PAYLOAD_MAX);
+SAME_CONST(SDRV_XS_ABS_PATH_MAX, XENSTORE_ABS_PATH_MAX);
+SAME_CONST(SDRV_XS_REL_PATH_MAX, XENSTORE_REL_PATH_MAX);
+SAME_CONST(SDRV_XS_WATCH_PATH, XS_WATCH_PATH);
+SAME_CONST(SDRV_XS_WATCH_TOKEN, XS_WATCH_TOKEN);
+SAME_CONST(SDRV_XS_RING_SIZE, XENSTORE_RING_SIZE);
+SAME_CONST(SDRV_XS_SERVER_FEATURE_RECONNECTION, XENSTORE_SERVER_FEATURE_RECONNECTION);
+SAME_CONST(SDRV_XS_SERVER_FEATURE_ERROR, XENSTORE_SERVER_FEATURE_ERROR);
+SAME_CONST(SDRV_XS_CONNECTED, XENSTORE_CONNECTED);
+SAME_CONST(SDRV_XS_RECONNECT, XENSTORE_RECONNECT);
+SAME_CONST(SDRV_XS_ERROR_NONE, XENSTORE_ERROR_NONE);
+SAME_CONST(SDRV_XS_ERROR_COMM, XENSTORE_ERROR_COMM);
+SAME_CONST(SDRV_XS_ERROR_RINGIDX, XENSTORE_ERROR_RINGIDX);
+SAME_CONST(SDRV_XS_ERROR_PROTO, XENSTORE_ERROR_PROTO);
+SAME_CONST(SDRV_XENBUS_UNKNOWN, XenbusStateUnknown);
+SAME_CONST(SDRV_XENBUS_INITIALISING, XenbusStateInitialising);
+SAME_CONST(SDRV_XENBUS_INITWAIT, XenbusStateInitWait);
+SAME_CONST(SDRV_XENBUS_INITIALISED, XenbusStateInitialised);
+SAME_CONST(SDRV_XENBUS_CONNECTED, XenbusStateConnected);
+SAME_CONST(SDRV_XENBUS_CLOSING, XenbusStateClosing);
+SAME_CONST(SDRV_XENBUS_CLOSED, XenbusStateClosed);
+SAME_CONST(SDRV_XENBUS_RECONFIGURING, XenbusStateReconfiguring);
+SAME_CONST(SDRV_XENBUS_RECONFIGURED, XenbusStateReconfigured);
+_Static_assert(sizeof(struct sdrv_xs_domain_interface) == 2076, "xenstore ring page size");

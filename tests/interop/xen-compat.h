@@ -36,5 +36,7 @@
 #include <xen/io/blkif.h>
 #include <xen/io/netif.h>
 #include <xen/io/protocols.h>
+#include <xen/io/xs_wire.h>
+#include <xen/io/xenbus.h>
 
 #endif
