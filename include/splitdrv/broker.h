@@ -73,6 +73,21 @@ SDRV_API int sdrv_broker_run(struct sdrv_broker *b, int timeout_ms);
 SDRV_API uint32_t sdrv_broker_nr_domains(const struct sdrv_broker *b);
 
 /**
+ * @brief The domain a connected process holds, for services that identify
+ *        their own clients by credentials (the store does).
+ *
+ * A process is named by the pid and uid its socket credentials give
+ * (SO_PEERCRED). Only a connection that completed its hello and is alive
+ * counts, and the uid must match too, so a recycled pid of another user
+ * never inherits a domain.
+ *
+ * @return 0 with `*domid` set; -ENOENT if that process holds no domain;
+ *         -EEXIST if it holds several (ambiguous: the caller decides)
+ */
+SDRV_API int sdrv_broker_domain_of(const struct sdrv_broker *b, pid_t pid, uid_t uid,
+				   sdrv_domid_t *domid);
+
+/**
  * @brief Stop listening, drop every client (they see the broker gone) and
  *        free everything; the socket path is removed.
  */

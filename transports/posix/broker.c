@@ -1173,6 +1173,25 @@ int sdrv_broker_fd(const struct sdrv_broker *b)
 	return b ? b->epfd : -1;
 }
 
+int sdrv_broker_domain_of(const struct sdrv_broker *b, pid_t pid, uid_t uid, sdrv_domid_t *domid)
+{
+	const struct bdom *found = NULL;
+
+	for (uint32_t i = 0; i < b->nr_conns; i++) {
+		const struct bdom *d = b->conns[i];
+
+		if (d->dead || !d->hello || d->pid != pid || d->uid != uid)
+			continue;
+		if (found)
+			return -EEXIST; /* one process, several domains: ambiguous */
+		found = d;
+	}
+	if (!found)
+		return -ENOENT;
+	*domid = found->domid;
+	return 0;
+}
+
 uint32_t sdrv_broker_nr_domains(const struct sdrv_broker *b)
 {
 	uint32_t n = 0;
