@@ -26,3 +26,6 @@ _Static_assert(SDRV_EROFS == EROFS, "EROFS");
 _Static_assert(SDRV_ENOSYS == ENOSYS, "ENOSYS");
 _Static_assert(SDRV_ENOTEMPTY == ENOTEMPTY, "ENOTEMPTY");
 _Static_assert(SDRV_EISCONN == EISCONN, "EISCONN");
+_Static_assert(SDRV_EBADMSG == EBADMSG, "EBADMSG");
+_Static_assert(SDRV_EMSGSIZE == EMSGSIZE, "EMSGSIZE");
+_Static_assert(SDRV_EOPNOTSUPP == EOPNOTSUPP, "EOPNOTSUPP");

@@ -77,7 +77,10 @@
 #define SDRV_ENOSYS 38   /**< Not implemented. */
 #define SDRV_ENOTEMPTY 39 /**< Not empty. */
 #define SDRV_EPROTO 71   /**< The peer broke the protocol; the object is broken. */
+#define SDRV_EBADMSG 74  /**< Malformed message (a bad field in it). */
 #define SDRV_EOVERFLOW 75 /**< Value too large for the type. */
+#define SDRV_EMSGSIZE 90 /**< Message has a bad size or element count. */
+#define SDRV_EOPNOTSUPP 95 /**< Operation not supported (by this device or peer). */
 #define SDRV_EISCONN 106 /**< Already connected. */
 /** @} */
 

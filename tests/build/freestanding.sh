@@ -11,7 +11,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Only the compiler's include directory: no libc headers are reachable.
 ccinc=$($CC -print-file-name=include)
 status=0
-for src in libsplitdrv/ring.c libsplitdrv/grant.c libsplitdrv/inline-copies.c; do
+for src in libsplitdrv/ring.c libsplitdrv/grant.c libsplitdrv/blkif.c libsplitdrv/inline-copies.c; do
 	obj="$tmp/$(basename "$src" .c).o"
 	if ! $CC -std=c11 -ffreestanding -nostdlib -nostdinc -isystem "$ccinc" \
 		-I"$top_srcdir/include" -O2 -Wall -Wextra -Werror \
@@ -46,13 +46,25 @@ int use(void *page)
 	(void)demo_back_push(&b);
 	return demo_front_take_rsps(&f, &p, 1) == 1 && p.id == 7 ? 0 : -1;
 }
+int use_blkif(const void *slot, void *rsp_slot);
+int use_blkif(const void *slot, void *rsp_slot)
+{
+	struct sdrv_blkif_limits lim = {.sz = sizeof(lim), .sectors = 1024};
+	struct sdrv_blkif_req req;
+	struct sdrv_blkif_rsp rsp;
+	int err = sdrv_blkif_decode_req(SDRV_BLKIF_ABI_NATIVE, slot, SDRV_BLKIF_ENTRY_SIZE, &lim, &req);
+	rsp.id = req.id;
+	rsp.operation = sdrv_blkif_rsp_operation(&req);
+	rsp.status = sdrv_blkif_status_for(err);
+	return sdrv_blkif_encode_rsp(SDRV_BLKIF_ABI_NATIVE, &rsp, rsp_slot, SDRV_BLKIF_ENTRY_SIZE);
+}
 C
 if ! $CC -std=c11 -ffreestanding -nostdlib -nostdinc -isystem "$ccinc" -I"$top_srcdir/include" \
 	-O2 -Wall -Wextra -Werror -c "$tmp/user.c" -o "$tmp/user.o"; then
 	echo "FAIL: the typed API does not build freestanding"; status=1
 fi
-if [ $status -eq 0 ] && ! $CC -nostdlib -r "$tmp/user.o" "$tmp/ring.o" -o "$tmp/all.o"; then
+if [ $status -eq 0 ] && ! $CC -nostdlib -r "$tmp/user.o" "$tmp/ring.o" "$tmp/blkif.o" -o "$tmp/all.o"; then
 	echo "FAIL: freestanding objects do not link with -nostdlib"; status=1
 fi
-[ $status -eq 0 ] && echo "PASS: ring core is freestanding"
+[ $status -eq 0 ] && echo "PASS: ring core and blkif codec are freestanding"
 exit $status

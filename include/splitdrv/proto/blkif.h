@@ -13,11 +13,44 @@
  *  - the 32-bit x86 layout (`"x86_32-abi"`): struct sdrv_blkif_x86_32_request
  *    and friends, where 64-bit members are only 4-byte aligned.
  *
- * This header only describes bytes; validating a request copied out of the
- * ring is the job of a codec. Padding members (`_pad*`) are written as zero
- * and ignored when read.
+ * The first half of this header describes bytes. Padding members (`_pad*`)
+ * are written as zero and ignored when read.
  *
- * The header is freestanding: it needs only the compiler's stdint.h.
+ * The second half is the codec (libsplitdrv/blkif.c): pure functions that
+ * turn a private copy of one ring slot into a validated, ABI-independent
+ * struct sdrv_blkif_req (backend side) and back (frontend side), and encode
+ * and decode responses. The codec never touches shared memory on its own:
+ * the caller copies a slot out of the ring first (sdrv_ring_back_take_reqs()
+ * and friends give such copies), and copies indirect segment pages out with
+ * a grant copy, so a frontend cannot change a request between its
+ * validation and its use (XSA-155). Encoders write whole entries, zeroed
+ * first, so no padding byte ever carries old memory (XSA-216).
+ *
+ * A backend's loop, in outline:
+ * @code
+ *   struct sdrv_blkif_limits lim = { .sz = sizeof(lim), .sectors = size,
+ *                                    .max_indirect_segments = 256,
+ *                                    .flags = SDRV_BLKIF_LIM_FLUSH };
+ *   unsigned char slot[SDRV_BLKIF_ENTRY_SIZE];   // sdrv_blkif_entry_size(abi)
+ *   struct sdrv_blkif_req req;
+ *   struct sdrv_blkif_rsp rsp;
+ *
+ *   while (sdrv_ring_back_take_req(&ring, slot) == 1) {
+ *           int err = sdrv_blkif_decode_req(abi, slot, sizeof(slot), &lim, &req);
+ *           if (err == 0 && req.operation == SDRV_BLKIF_OP_INDIRECT)
+ *                   err = grant-copy the indirect pages, then
+ *                         sdrv_blkif_decode_indirect(&req, pages, len, &lim, segs, max);
+ *           if (err == 0)
+ *                   err = do the I/O;
+ *           rsp.id = req.id;
+ *           rsp.operation = sdrv_blkif_rsp_operation(&req);
+ *           rsp.status = sdrv_blkif_status_for(err);
+ *           sdrv_blkif_encode_rsp(abi, &rsp, sdrv_ring_back_next_rsp(&ring), entry_size);
+ *   }
+ * @endcode
+ *
+ * The header is freestanding: it needs only the compiler's stdint.h,
+ * stddef.h and stdbool.h.
  */
 #ifndef SPLITDRV_PROTO_BLKIF_H
 #define SPLITDRV_PROTO_BLKIF_H
@@ -261,6 +294,347 @@ SDRV__BLKIF_ASSERT(SDRV_BLKIF_SEGS_PER_INDIRECT_FRAME * sizeof(struct sdrv_blkif
 #undef SDRV__BLKIF_AT
 #undef SDRV__BLKIF_ASSERT
 /** @endcond */
+
+/* ------------------------------------------------------------------------ */
+/* The codec                                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @brief The ring layouts a frontend can choose with its `protocol` key.
+ *
+ * SDRV_BLKIF_ABI_X86_64 and SDRV_BLKIF_ABI_ARM have the same bytes (the
+ * 64-bit structures above); SDRV_BLKIF_ABI_X86_32 uses the sdrv_blkif_x86_32_*
+ * structures. Zero is no ABI, so a zero-filled variable is refused.
+ */
+enum sdrv_blkif_abi {
+	SDRV_BLKIF_ABI_X86_32 = 1, /**< `"x86_32-abi"`: 108-byte requests, 12-byte responses. */
+	SDRV_BLKIF_ABI_X86_64 = 2, /**< `"x86_64-abi"`: 112-byte requests, 16-byte responses. */
+	SDRV_BLKIF_ABI_ARM = 3,	   /**< `"arm-abi"`: the same bytes as SDRV_BLKIF_ABI_X86_64. */
+};
+
+/** @cond INTERNAL */
+#if defined(__i386__)
+#define SDRV__BLKIF_ABI_NATIVE SDRV_BLKIF_ABI_X86_32
+#elif defined(__arm__) || defined(__aarch64__)
+#define SDRV__BLKIF_ABI_NATIVE SDRV_BLKIF_ABI_ARM
+#else
+#define SDRV__BLKIF_ABI_NATIVE SDRV_BLKIF_ABI_X86_64
+#endif
+/** @endcond */
+
+/**
+ * @brief The ABI of the machine this code is built for.
+ *
+ * What an absent `protocol` key means (Xen's blkif.h: "Default Value:
+ * XEN_IO_PROTO_ABI_NATIVE"), and what a frontend normally uses.
+ */
+#define SDRV_BLKIF_ABI_NATIVE SDRV__BLKIF_ABI_NATIVE
+
+/**
+ * @brief Most segments an indirect request can carry: 8 pages of 512.
+ *
+ * The upper bound for sdrv_blkif_limits::max_indirect_segments (Linux
+ * blkback offers 256).
+ */
+#define SDRV_BLKIF_MAX_INDIRECT_SEGMENTS                                                           \
+	(SDRV_BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * SDRV_BLKIF_SEGS_PER_INDIRECT_FRAME)
+
+/**
+ * @defgroup blkif_limflags blkif device capabilities
+ * @brief Bits of sdrv_blkif_limits::flags: what the backend offers.
+ *
+ * Each matches a backend xenstore key; an operation whose bit is clear is
+ * refused with -SDRV_EOPNOTSUPP (answered SDRV_BLKIF_RSP_EOPNOTSUPP).
+ * @{
+ */
+#define SDRV_BLKIF_LIM_READONLY 0x01 /**< `mode` "r": only reads are accepted. */
+#define SDRV_BLKIF_LIM_FLUSH	0x02 /**< `feature-flush-cache`: FLUSH_DISKCACHE accepted. */
+#define SDRV_BLKIF_LIM_BARRIER	0x04 /**< `feature-barrier`: WRITE_BARRIER accepted. */
+#define SDRV_BLKIF_LIM_DISCARD	0x08 /**< `feature-discard`: DISCARD accepted. */
+/** `discard-secure`: the SDRV_BLKIF_DISCARD_SECURE flag is honoured (without
+ *  it the flag is ignored, as Xen's blkif.h and Linux blkback do). */
+#define SDRV_BLKIF_LIM_DISCARD_SECURE 0x10
+/** @} */
+
+/**
+ * @brief What a backend device accepts: the bounds requests are checked against.
+ *
+ * An option structure: zero-fill it, set `sz` to its sizeof, then the
+ * members. A caller built against an older, shorter version passes its
+ * own size; the members it lacks count as zero.
+ */
+struct sdrv_blkif_limits {
+	size_t sz;	  /**< sizeof(struct sdrv_blkif_limits). */
+	uint64_t sectors; /**< Device size in 512-byte sectors (the `sectors` key). */
+	/** `feature-max-indirect-segments` as advertised: 0 (indirect requests
+	 *  refused) .. SDRV_BLKIF_MAX_INDIRECT_SEGMENTS. */
+	uint32_t max_indirect_segments;
+	uint32_t flags; /**< SDRV_BLKIF_LIM_* bits; unknown bits are refused. */
+};
+
+/** @brief One validated data segment: sectors first_sect..last_sect of a granted page. */
+struct sdrv_blkif_seg {
+	uint32_t gref;	    /**< Grant reference of the data page. */
+	uint8_t first_sect; /**< First 512-byte sector in the page, 0..7. */
+	uint8_t last_sect;  /**< Last sector in the page, first_sect..7 (inclusive). */
+	uint16_t _pad0;	    /**< Padding, zero (the structure has no hidden padding). */
+};
+
+/**
+ * @brief A request in private memory, the same for every ABI.
+ *
+ * Filled by sdrv_blkif_decode_req() (backend) from a slot, or by a frontend
+ * for sdrv_blkif_encode_req(). Which members mean something depends on
+ * `operation`:
+ *  - READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE: handle, sector_number,
+ *    nr_segments and seg[0 .. nr_segments-1];
+ *  - DISCARD: handle, sector_number, nr_sectors, discard_secure;
+ *  - INDIRECT: indirect_op, handle, sector_number, nr_segments,
+ *    nr_indirect_pages and indirect_grefs[]; the segments themselves come
+ *    from the indirect pages (sdrv_blkif_decode_indirect()).
+ */
+struct sdrv_blkif_req {
+	uint64_t id;		/**< The frontend's value, echoed in the response. */
+	uint64_t sector_number; /**< First 512-byte sector on the device. */
+	/** Sectors the request covers: for DISCARD the requested count; for
+	 *  the others the sum over the segments, set by the decoders (for
+	 *  INDIRECT only once sdrv_blkif_decode_indirect() has run). Ignored by
+	 *  sdrv_blkif_encode_req() except for DISCARD. */
+	uint64_t nr_sectors;
+	uint8_t operation;   /**< SDRV_BLKIF_OP_*, as on the wire. */
+	uint8_t indirect_op; /**< INDIRECT only: SDRV_BLKIF_OP_READ or SDRV_BLKIF_OP_WRITE. */
+	uint16_t handle;     /**< Virtual device handle. */
+	/** Segments: 0..11 in seg[] (0 only for FLUSH_DISKCACHE and
+	 *  WRITE_BARRIER), or 1..the negotiated maximum for INDIRECT. */
+	uint16_t nr_segments;
+	/** INDIRECT only: pages of segment descriptors, ceil(nr_segments / 512).
+	 *  Set by the decoder; computed from nr_segments by the encoder. */
+	uint8_t nr_indirect_pages;
+	/** DISCARD only: erase securely. The decoder sets it only if the
+	 *  request asks for it and the device offers it. */
+	bool discard_secure;
+	/** INDIRECT only: grants of the pages holding the segment descriptors. */
+	uint32_t indirect_grefs[SDRV_BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	/** Direct segments, nr_segments of them (not for INDIRECT). */
+	struct sdrv_blkif_seg seg[SDRV_BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+
+/** @brief A response in private memory, the same for every ABI. */
+struct sdrv_blkif_rsp {
+	uint64_t id;	   /**< The request's id. */
+	uint8_t operation; /**< The request's operation; its indirect_op for INDIRECT. */
+	int16_t status;	   /**< SDRV_BLKIF_RSP_OKAY, _ERROR or _EOPNOTSUPP. */
+};
+
+/**
+ * @brief Choose the ABI from the frontend's `protocol` xenstore value.
+ *
+ * @param protocol the value (NUL-terminated), or NULL if the key is absent
+ * @param abi      where to store the ABI
+ * @return 0; -SDRV_EINVAL for any other string (Xen's three names are the
+ *         only ones; Linux blkback likewise refuses "unknown fe protocol")
+ *         or a NULL `abi`
+ */
+SDRV_API int sdrv_blkif_abi_parse(const char *protocol, enum sdrv_blkif_abi *abi);
+
+/**
+ * @brief The `protocol` value naming an ABI (what a frontend writes).
+ * @return `"x86_32-abi"`, `"x86_64-abi"` or `"arm-abi"`; NULL for no ABI
+ */
+SDRV_API const char *sdrv_blkif_abi_name(enum sdrv_blkif_abi abi);
+
+/**
+ * @brief Sizes of an ABI's request and response structures.
+ * @param abi      the ABI
+ * @param req_size where to store the request size (108 or 112), or NULL
+ * @param rsp_size where to store the response size (12 or 16), or NULL
+ * @return 0, or -SDRV_EINVAL for no ABI
+ */
+SDRV_API int sdrv_blkif_abi_sizes(enum sdrv_blkif_abi abi, size_t *req_size, size_t *rsp_size);
+
+/**
+ * @brief Bytes per ring entry of an ABI, max(request, response): the
+ *        `entry_size` for sdrv_ring_front_init() and sdrv_ring_back_attach().
+ * @return SDRV_BLKIF_X86_32_ENTRY_SIZE or SDRV_BLKIF_ENTRY_SIZE; 0 for no ABI
+ */
+SDRV_API size_t sdrv_blkif_entry_size(enum sdrv_blkif_abi abi);
+
+/**
+ * @brief Decode and validate a request (backend side).
+ *
+ * `slot` is the caller's private copy of one ring entry, never the shared
+ * ring itself. Checks, in this order, each with its own error:
+ *  1. the operation is READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE, DISCARD,
+ *     or INDIRECT with an indirect_op of READ or WRITE: else -SDRV_ENOSYS
+ *     (the reserved operation 4 and unknown ones included);
+ *  2. the device offers it (limits flags, max_indirect_segments > 0 for
+ *     INDIRECT): else -SDRV_EOPNOTSUPP;
+ *  3. a read-only device gets only reads: anything else (also a flush, as
+ *     in Linux blkback) is -SDRV_EROFS;
+ *  4. the segment count: 1..11 for READ and WRITE, 0..11 for
+ *     WRITE_BARRIER and FLUSH_DISKCACHE (Linux blkback allows no segments
+ *     with the flush flag), 1..max_indirect_segments for INDIRECT (so at
+ *     most 8 indirect pages): else -SDRV_EMSGSIZE;
+ *  5. each direct segment has first_sect <= last_sect <= 7: else
+ *     -SDRV_EBADMSG;
+ *  6. the sectors lie inside the device, computed without overflow
+ *     (sector_number + nr_sectors <= limits->sectors; a request of no
+ *     sectors has no range, as in Linux blkback; for INDIRECT, where the
+ *     sector count is known only with the pages, at least one sector per
+ *     segment must fit): else -SDRV_ERANGE.
+ *
+ * Fields the operation does not use are ignored (padding, `handle` of a
+ * flush, unknown discard flag bits). The secure-discard flag of a device
+ * without SDRV_BLKIF_LIM_DISCARD_SECURE is ignored (discard_secure false).
+ *
+ * @param abi  the ring's ABI
+ * @param slot private copy of the entry, at least the ABI's request size
+ * @param len  bytes at `slot`
+ * @param lim  the device's limits
+ * @param req  the result. On success, the validated request with every
+ *             unused member zero. On a validation error, zero except `id`,
+ *             `operation` and `indirect_op` (as read), so the caller can
+ *             answer: see sdrv_blkif_rsp_operation() and
+ *             sdrv_blkif_status_for(). On -SDRV_EINVAL, all zero (unless
+ *             `req` is NULL).
+ * @return 0, a negative error above, or -SDRV_EINVAL for bad arguments (no
+ *         ABI, a short slot, NULL pointers, limits with a `sz` below
+ *         sizeof(size_t) + sizeof(uint64_t), unknown flag bits or
+ *         max_indirect_segments above SDRV_BLKIF_MAX_INDIRECT_SEGMENTS)
+ */
+SDRV_API int sdrv_blkif_decode_req(enum sdrv_blkif_abi abi, const void *slot, size_t len,
+				   const struct sdrv_blkif_limits *lim, struct sdrv_blkif_req *req);
+
+/**
+ * @brief Decode and validate the segments of an indirect request (backend side).
+ *
+ * `pages` is the caller's private copy of the request's indirect pages,
+ * back to back (page k at byte 4096 * k); only the first
+ * 8 * req->nr_segments bytes are read, so the copy of the last page may be
+ * partial. Each segment is checked as a direct one (-SDRV_EBADMSG), then
+ * the whole request's sectors against the device (-SDRV_ERANGE); on success
+ * req->nr_sectors is their sum.
+ *
+ * @param req  an INDIRECT request that sdrv_blkif_decode_req() accepted
+ *             with the same limits
+ * @param pages the copied descriptors
+ * @param len  bytes at `pages`, at least 8 * req->nr_segments
+ * @param lim  the device's limits
+ * @param segs where to store the segments, nr_segments of them
+ * @param max_segs capacity of `segs`, at least req->nr_segments
+ * @return 0, -SDRV_EBADMSG, -SDRV_ERANGE, or -SDRV_EINVAL for bad arguments
+ *         (a request that is not an accepted INDIRECT one included)
+ */
+SDRV_API int sdrv_blkif_decode_indirect(struct sdrv_blkif_req *req, const void *pages, size_t len,
+					const struct sdrv_blkif_limits *lim,
+					struct sdrv_blkif_seg *segs, size_t max_segs);
+
+/**
+ * @brief Encode a request into a slot (frontend side).
+ *
+ * Zeroes all `len` bytes, then writes the members of the operation's
+ * layout in the chosen ABI. The request must be well formed by the
+ * protocol's own rules (a known operation, segment counts as in
+ * sdrv_blkif_decode_req() with SDRV_BLKIF_MAX_INDIRECT_SEGMENTS as the
+ * indirect maximum, valid segments); device limits are the backend's
+ * business. Nothing is written if it is not.
+ *
+ * @param abi  the ring's ABI (frontends normally use SDRV_BLKIF_ABI_NATIVE)
+ * @param req  the request
+ * @param slot the entry, normally from sdrv_ring_front_next_req()
+ * @param len  bytes at `slot`, at least the ABI's request size
+ * @return 0, or -SDRV_EINVAL
+ */
+SDRV_API int sdrv_blkif_encode_req(enum sdrv_blkif_abi abi, const struct sdrv_blkif_req *req,
+				   void *slot, size_t len);
+
+/**
+ * @brief Write segment descriptors for indirect pages (frontend side).
+ *
+ * Zeroes all `len` bytes, then writes segment k at byte 8 * k (so page p
+ * holds segments 512 * p .. 512 * p + 511).
+ *
+ * @param segs the segments, each with first_sect <= last_sect <= 7
+ * @param n    how many, 1..SDRV_BLKIF_MAX_INDIRECT_SEGMENTS
+ * @param pages the pages' memory, back to back
+ * @param len  bytes at `pages`, at least 8 * n
+ * @return 0, or -SDRV_EINVAL (nothing written)
+ */
+SDRV_API int sdrv_blkif_encode_indirect(const struct sdrv_blkif_seg *segs, size_t n, void *pages,
+					size_t len);
+
+/**
+ * @brief Encode a response into a slot (backend side).
+ *
+ * Zeroes all `len` bytes (the whole ring entry), then writes id, operation
+ * and status: no padding byte carries old memory (XSA-216).
+ *
+ * @param abi  the ring's ABI
+ * @param rsp  the response; status must be one of the three SDRV_BLKIF_RSP_*
+ * @param slot the entry, normally from sdrv_ring_back_next_rsp()
+ * @param len  bytes at `slot`, at least the ABI's response size (pass the
+ *             entry size to zero the whole entry)
+ * @return 0, or -SDRV_EINVAL (nothing written)
+ */
+SDRV_API int sdrv_blkif_encode_rsp(enum sdrv_blkif_abi abi, const struct sdrv_blkif_rsp *rsp,
+				   void *slot, size_t len);
+
+/**
+ * @brief Decode and validate a response (frontend side).
+ *
+ * `slot` is the caller's private copy of the entry. The status must be one
+ * of the three SDRV_BLKIF_RSP_* values and the operation one a response
+ * can carry (READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE, DISCARD). Then
+ * the caller checks `rsp->id` with its in-flight tracker
+ * (sdrv_ring_ids_put()) and the response against the request it sent
+ * (sdrv_blkif_rsp_matches()).
+ *
+ * @param abi  the ring's ABI
+ * @param slot private copy of the entry, at least the ABI's response size
+ * @param len  bytes at `slot`
+ * @param rsp  the fields as read (also when they are refused)
+ * @return 0; -SDRV_EPROTO if the backend broke the protocol (the frontend
+ *         should break the ring); -SDRV_EINVAL for bad arguments
+ */
+SDRV_API int sdrv_blkif_decode_rsp(enum sdrv_blkif_abi abi, const void *slot, size_t len,
+				   struct sdrv_blkif_rsp *rsp);
+
+/**
+ * @brief Check a decoded response against the request it answers (frontend side).
+ *
+ * As hardened Linux blkfront does: the id must be the request's and the
+ * operation the request's (its indirect_op for INDIRECT).
+ *
+ * @return 0; -SDRV_EPROTO if they differ; -SDRV_EINVAL for NULL pointers
+ */
+SDRV_API int sdrv_blkif_rsp_matches(const struct sdrv_blkif_rsp *rsp,
+				    const struct sdrv_blkif_req *sent);
+
+/**
+ * @brief The operation a response to `req` carries.
+ *
+ * The request's operation, except for INDIRECT, which is answered with its
+ * indirect_op (Linux blkback and blkfront agree on this).
+ */
+SDRV_API uint8_t sdrv_blkif_rsp_operation(const struct sdrv_blkif_req *req);
+
+/**
+ * @brief The response status for the result of decoding or serving a request.
+ *
+ * @param err 0 or a negative error
+ * @return SDRV_BLKIF_RSP_OKAY for 0; SDRV_BLKIF_RSP_EOPNOTSUPP for
+ *         -SDRV_ENOSYS and -SDRV_EOPNOTSUPP (the frontend then stops using
+ *         the feature); SDRV_BLKIF_RSP_ERROR for anything else
+ */
+SDRV_API int16_t sdrv_blkif_status_for(int err);
+
+/**
+ * @brief A readable reason for a codec error, for logs and for
+ *        sdrv_ring_set_broken().
+ * @param err a negative error from the codec
+ * @return a string with static storage duration (never NULL)
+ */
+SDRV_API const char *sdrv_blkif_strerror(int err);
 
 SDRV_END_DECLS
 
