@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * splitdrvd: the POSIX transport's broker as a daemon (see splitdrvd(8)).
+ * splitdrvd: the POSIX transport's broker as a daemon (see splitdrvd(8)),
+ * optionally with the store in the same process, so that the store knows
+ * each of its clients by the domain it holds at the broker.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include <splitdrv/broker.h>
+#include <splitdrv/store.h>
 
 #include "config.h"
 
@@ -52,12 +56,39 @@ static void usage(FILE *out)
 		"  -p, --privileged-uid UID   UID may become the privileged domain 0\n"
 		"                             (repeatable; default: splitdrvd's own uid)\n"
 		"  -S, --store ADDRESS        store address handed to domains\n"
+		"      --run-store PATH       also serve the store on PATH (implies --store PATH);\n"
+		"                             a process that holds a domain here is that domain\n"
+		"                             there, other clients as splitdrv-xenstored(8) sees them\n"
+		"      --store-state FILE     keep the store's tree in FILE across restarts\n"
 		"  -f, --foreground           accepted for compatibility (always in the foreground)\n"
 		"  -v, --verbose              log every connection and domain, not just problems\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n\n"
-		"Logs go to standard error. SIGTERM or SIGINT stop the broker and remove\n"
-		"the socket.\n");
+		"Logs go to standard error. SIGTERM or SIGINT stop the broker (and the\n"
+		"store) and remove the sockets.\n");
+}
+
+/* The store asks who an accepted client is: the domain its process holds
+ * at the broker, if any (it must have connected here first). */
+static int domain_at_broker(void *ctx, pid_t pid, uid_t uid, gid_t gid, uint32_t *domid)
+{
+	sdrv_domid_t d;
+	int r;
+
+	(void)gid;
+	r = sdrv_broker_domain_of(ctx, pid, uid, &d);
+	if (r < 0)
+		return r;
+	*domid = d;
+	return 0;
+}
+
+static void log_store(void *ctx, int level, const char *msg)
+{
+	char buf[600];
+
+	snprintf(buf, sizeof(buf), "store: %s", msg);
+	log_stderr(ctx, level, buf);
 }
 
 static int parse_uid(const char *s, uid_t *uid)
@@ -79,6 +110,8 @@ int main(int argc, char **argv)
 		{"socket", required_argument, NULL, 's'},
 		{"privileged-uid", required_argument, NULL, 'p'},
 		{"store", required_argument, NULL, 'S'},
+		{"run-store", required_argument, NULL, 'R'},
+		{"store-state", required_argument, NULL, 'T'},
 		{"foreground", no_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -90,6 +123,8 @@ int main(int argc, char **argv)
 	size_t nr_uids = 0;
 	const char *path = getenv("SPLITDRV_BROKER");
 	struct sdrv_broker *b;
+	struct sdrv_store *st = NULL;
+	struct sdrv_store_opts so = {.sz = sizeof(so)};
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct rlimit rl;
 	int c, r = 0;
@@ -109,6 +144,13 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			o.store_address = optarg;
+			break;
+		case 'R':
+			so.path = optarg;
+			o.store_address = optarg;
+			break;
+		case 'T':
+			so.state_file = optarg;
 			break;
 		case 'f':
 			break;
@@ -155,17 +197,56 @@ int main(int argc, char **argv)
 		fprintf(stderr, "splitdrvd: cannot listen on %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	if (so.state_file && !so.path) {
+		fprintf(stderr, "splitdrvd: --store-state needs --run-store\n");
+		sdrv_broker_free(b);
+		return 2;
+	}
+	if (so.path) {
+		if (nr_uids) {
+			so.privileged_uids = uids;
+			so.nr_privileged_uids = nr_uids;
+		}
+		so.peer_domain = domain_at_broker;
+		so.peer_domain_ctx = b;
+		so.log = log_store;
+		so.log_level = verbose ? LOG_DEBUG : LOG_NOTICE;
+		st = sdrv_store_new(&so);
+		if (!st) {
+			fprintf(stderr, "splitdrvd: cannot serve the store on %s: %s\n", so.path,
+				strerror(errno));
+			sdrv_broker_free(b);
+			return 1;
+		}
+		fprintf(stderr, "splitdrvd: store on %s\n", so.path);
+	}
 	if (!verbose) /* the broker logs it itself when verbose */
 		fprintf(stderr, "splitdrvd: listening on %s\n", path);
 	while (!stop_signal) {
-		r = sdrv_broker_run(b, 1000);
+		struct pollfd pfd[2] = {{.fd = sdrv_broker_fd(b), .events = POLLIN},
+					{.fd = st ? sdrv_store_fd(st) : -1, .events = POLLIN}};
+
+		if (poll(pfd, 2, 1000) < 0 && errno != EINTR) {
+			fprintf(stderr, "splitdrvd: poll: %s\n", strerror(errno));
+			r = -errno;
+			break;
+		}
+		/* The broker first: a process that just connected to both is a
+		 * domain before the store asks who it is. */
+		r = sdrv_broker_run(b, 0);
 		if (r < 0) {
 			fprintf(stderr, "splitdrvd: broker failed: %s\n", strerror(-r));
+			break;
+		}
+		if (st && (r = sdrv_store_run(st, 0)) < 0) {
+			fprintf(stderr, "splitdrvd: store failed: %s\n", strerror(-r));
 			break;
 		}
 	}
 	if (stop_signal)
 		fprintf(stderr, "splitdrvd: %s, stopping\n", strsignal(stop_signal));
+	if (st)
+		sdrv_store_free(st);
 	sdrv_broker_free(b);
 	return r < 0 ? 1 : 0;
 }

@@ -1,0 +1,141 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The splitdrv toolstack against a real store daemon: what it writes is
+# read back with Xen's own xenstore-utils, so "the way libxl does" is
+# checked by software nobody here wrote. Under make check-valgrind the
+# toolstack and the daemon run under memcheck (VALGRIND_DEMO).
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/tools/lib.sh"
+
+need_tool xenstore-read xenstore-utils
+need_tool xenstore-ls xenstore-utils
+need_tool "${PYTHON3:-python3}" python3
+PY=${PYTHON3:-python3}
+
+store_start
+SD="${VALGRIND_DEMO:-} $top_builddir/tools/splitdrv"
+sd() { $SD "$@"; }
+
+# Usage errors are 2, --help is 0.
+sd --help | grep -q 'device-add DOMAIN TYPE' || fail "--help does not list device-add"
+sd >/dev/null 2>&1; [ $? -eq 2 ] || fail "no command: exit status is not 2"
+sd frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown command: exit status is not 2"
+
+# create
+out=$(sd create guest1) || fail "create guest1: $out"
+[ "$out" = "guest1: domain 1" ] || fail "create said: $out"
+expect_read /local/domain/1/name guest1
+expect_read /local/domain/1/domid 1
+vm=$(xenstore-read /local/domain/1/vm) || fail "no vm key"
+expect_read "$vm/name" guest1
+perms=$(xenstore-ls -p /local/domain | sed -n 's/^1 = "" *//p')
+case "$perms" in *"(n0,r1)"*) ;; *) fail "domain home perms are '$perms', not (n0,r1)" ;; esac
+perms=$(xenstore-ls -p /local/domain/1 | sed -n 's/^device = "" *//p')
+case "$perms" in *"(n1)"*) ;; *) fail "device/ perms are '$perms', not (n1)" ;; esac
+sd create guest1 >/dev/null 2>&1 && fail "a second guest1 was created"
+sd create 42 >/dev/null 2>&1 && fail "a domain named with a number was created"
+sd create 'bad/name' >/dev/null 2>&1 && fail "a name with a slash was accepted"
+out=$(sd --json create g7 --domid 7) || fail "create --domid 7: $out"
+echo "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); assert d["domid"]==7 and d["name"]=="g7", d' ||
+	fail "create --json gave: $out"
+sd create again --domid 7 >/dev/null 2>&1 && fail "domid 7 was reused"
+
+# device-add vbd: Xen's numbering, both directories, libxl's permissions.
+img=$TMP/disk.img
+: >"$img"
+out=$(sd device-add guest1 vbd target="$img" vdev=xvdb mode=r) || fail "vbd add: $out"
+fe=/local/domain/1/device/vbd/51728
+be=/local/domain/0/backend/vbd/1/51728
+expect_read $fe/backend $be
+expect_read $fe/backend-id 0
+expect_read $fe/state 1
+expect_read $fe/virtual-device 51728
+expect_read $be/frontend $fe
+expect_read $be/frontend-id 1
+expect_read $be/online 1
+expect_read $be/state 1
+expect_read $be/params "$img"
+expect_read $be/mode r
+expect_read $be/dev xvdb
+expect_read /libxl/1/device/vbd/51728/backend $be
+perms=$(xenstore-ls -p /local/domain/1/device/vbd | sed -n 's/^51728 = "" *//p')
+case "$perms" in *"(n1,r0)"*) ;; *) fail "frontend perms '$perms', not (n1,r0)" ;; esac
+perms=$(xenstore-ls -p /local/domain/0/backend/vbd/1 | sed -n 's/^51728 = "" *//p')
+case "$perms" in *"(n0,r1)"*) ;; *) fail "backend perms '$perms', not (n0,r1)" ;; esac
+sd device-add guest1 vbd target="$img" vdev=xvdb >/dev/null 2>&1 && fail "xvdb added twice"
+sd device-add guest1 vbd vdev=xvdc >/dev/null 2>&1 && fail "a vbd without target was added"
+sd device-add guest1 vbd target="$img" vdev=hda >/dev/null 2>&1 &&
+	fail "an unnumbered vdev was accepted without --devid"
+
+# vif and pci
+out=$(sd --json device-add guest1 vif bridge=xenbr0 rate=1000000,20000) || fail "vif: $out"
+echo "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); assert d["devid"]==0 and d["type"]=="vif", d' ||
+	fail "vif add --json gave: $out"
+mac=$(xenstore-read /local/domain/1/device/vif/0/mac) || fail "no vif mac"
+case "$mac" in 00:16:3e:??:??:??) ;; *) fail "vif mac '$mac' is not in Xen's range" ;; esac
+expect_read /local/domain/0/backend/vif/1/0/bridge xenbr0
+expect_read /local/domain/0/backend/vif/1/0/rate 1000000,20000
+expect_read /local/domain/0/backend/vif/1/0/mac "$mac"
+sd device-add guest1 vif mac=zz:zz >/dev/null 2>&1 && fail "a bad mac was accepted"
+sd device-add guest1 pci bdf=0000:00:01.0 --backend g7 >/dev/null || fail "pci add"
+expect_read /local/domain/7/backend/pci/1/0/dev-0 0000:00:01.0
+expect_read /local/domain/7/backend/pci/1/0/domain g7
+sd device-add guest1 pci bdf=nonsense >/dev/null 2>&1 && fail "a bad bdf was accepted"
+
+# list and device-list, readable and JSON
+sd list | grep -q '^guest1 *1$' || fail "list does not show guest1"
+sd list | grep -q 'vbd  51728' || fail "list does not show the vbd"
+sd --json list | $PY -c '
+import json, sys
+doms = {d["name"]: d for d in json.load(sys.stdin)}
+g = doms["guest1"]
+assert g["domid"] == 1, g
+kinds = sorted((x["type"], x["devid"]) for x in g["devices"])
+assert kinds == [("pci", 0), ("vbd", 51728), ("vif", 0)], kinds
+vbd = [x for x in g["devices"] if x["type"] == "vbd"][0]
+assert vbd["frontend-state"] == "Initialising" and vbd["backend-state"] == "Initialising", vbd
+' || fail "list --json is wrong"
+[ "$(sd --json device-list guest1 vif | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
+	fail "device-list vif does not give one device"
+
+# device-remove with a backend that closes: it sees Closing (5), answers Closed (6).
+(
+	for _ in $(seq 1 400); do
+		[ "$(xenstore-read /local/domain/0/backend/vif/1/0/state 2>/dev/null)" = 5 ] &&
+			{ xenstore-write /local/domain/0/backend/vif/1/0/state 6; exit 0; }
+		sleep 0.05
+	done
+) &
+responder=$!
+out=$(sd device-remove guest1 vif 0) || fail "remove with a closing backend: $out"
+wait $responder
+gone /local/domain/1/device/vif/0
+gone /local/domain/0/backend/vif/1/0
+gone /libxl/1/device/vif/0
+
+# A backend that never closes does not keep its device.
+out=$(sd --timeout 1 device-remove guest1 pci 0 2>&1) && fail "a silent backend gave exit 0"
+echo "$out" | grep -q 'did not close' || fail "no message about the silent backend: $out"
+gone /local/domain/7/backend/pci/1/0
+
+# The guest rewrites its frontend's backend pointer: removal follows the
+# toolstack's record, not the guest's word.
+xenstore-write /local/domain/1/device/vbd/51728/backend /tool/xenstored
+sd --timeout 1 device-remove guest1 vbd 51728 --force >/dev/null || fail "forced vbd removal"
+gone $be
+xenstore-exists /tool/xenstored || fail "removal followed the guest's pointer to /tool/xenstored"
+
+# destroy
+sd device-add guest1 vbd target="$img" >/dev/null || fail "vbd re-add"
+out=$(sd --timeout 1 destroy guest1 2>&1)
+gone /local/domain/1
+gone /libxl/1
+gone "$vm"
+gone /local/domain/0/backend/vbd/1
+sd list | grep -q guest1 && fail "guest1 is still listed"
+sd destroy guest1 >/dev/null 2>&1 && fail "destroying a gone domain succeeded"
+sd destroy 0 >/dev/null 2>&1 && fail "domain 0 was destroyed"
+
+store_stop
+echo "PASS: splitdrv toolstack"
