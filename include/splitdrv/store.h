@@ -94,10 +94,12 @@ struct sdrv_store_opts {
 					       watches (path and token) ("memory";
 					       2.5 MiB). */
 	uint32_t max_watch_events;	  /**< Watch events waiting to be sent on one
-					       connection ("watch-events"; 256). Same
-					       path and token twice are sent once;
-					       beyond the bound events are dropped and
-					       counted. */
+					       connection of an unprivileged domain
+					       ("watch-events"; 65536); their bytes
+					       also count against its quota_memory.
+					       Beyond either, events are dropped and
+					       counted; domain 0's never are. Same
+					       path and token twice are sent once. */
 	uint32_t max_unread_bytes;	  /**< Reply bytes waiting on one connection
 					       before the store stops reading its
 					       requests ("unread-bytes"; 65536). */

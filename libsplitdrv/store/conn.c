@@ -91,7 +91,84 @@ static void append(struct st_conn *c, struct st_omsg *m)
 	if (m->event) {
 		c->out_events++;
 		c->event_bytes += m->len;
+		if (!c->priv)
+			c->dom->emem += m->len;
 	}
+}
+
+/* ---------------------- waiting events, by payload -------------------- */
+
+/* Seeded, so that a peer cannot aim collisions: path and token with
+ * their NULs, i.e. the event's payload. */
+static uint32_t ev_hash(const struct sdrv_store *s, const char *path, size_t pl, const char *token,
+			size_t tl)
+{
+	uint32_t h = 2166136261u ^ s->seed;
+
+	for (size_t i = 0; i < pl + tl; i++) {
+		h ^= (unsigned char)(i < pl ? path[i] : token[i - pl]);
+		h *= 16777619u;
+	}
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h;
+}
+
+/* The waiting event with this payload, or NULL. */
+static struct st_omsg *ev_find(const struct st_conn *c, uint32_t h, const char *path, size_t pl,
+			       const char *token, size_t tl)
+{
+	if (!c->evtab)
+		return NULL;
+	for (struct st_omsg *m = c->evtab[h & c->evtab_mask]; m; m = m->hnext)
+		if (m->hash == h && m->len == ST_HDR + pl + tl &&
+		    !memcmp(m->data + ST_HDR, path, pl) &&
+		    !memcmp(m->data + ST_HDR + pl, token, tl))
+			return m;
+	return NULL;
+}
+
+/* Index a waiting event; the table doubles at a load of one. Without
+ * memory for the table the event is still sent, just not coalesced. */
+static void ev_index(struct st_conn *c, struct st_omsg *m)
+{
+	if (!c->evtab || c->evtab_n > c->evtab_mask) {
+		uint32_t nsz = c->evtab ? (c->evtab_mask + 1) * 2 : 64;
+		struct st_omsg **nt = calloc(nsz, sizeof(*nt));
+
+		if (!nt)
+			return;
+		for (uint32_t b = 0; c->evtab && b <= c->evtab_mask; b++)
+			while (c->evtab[b]) {
+				struct st_omsg *o = c->evtab[b];
+
+				c->evtab[b] = o->hnext;
+				o->hnext = nt[o->hash & (nsz - 1)];
+				nt[o->hash & (nsz - 1)] = o;
+			}
+		free(c->evtab);
+		c->evtab = nt;
+		c->evtab_mask = nsz - 1;
+	}
+	m->hnext = c->evtab[m->hash & c->evtab_mask];
+	c->evtab[m->hash & c->evtab_mask] = m;
+	m->hashed = true;
+	c->evtab_n++;
+}
+
+/* An event starts on the socket: it can no longer absorb later ones. */
+static void ev_unindex(struct st_conn *c, struct st_omsg *m)
+{
+	struct st_omsg **pp;
+
+	if (!m->hashed)
+		return;
+	for (pp = &c->evtab[m->hash & c->evtab_mask]; *pp != m; pp = &(*pp)->hnext)
+		;
+	*pp = m->hnext;
+	m->hashed = false;
+	c->evtab_n--;
 }
 
 static struct st_omsg *omsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id, const void *d1,
@@ -143,34 +220,45 @@ void st_error(struct st_conn *c, const struct sdrv_xs_msg *req, int err)
 	st_reply(c, req, SDRV_XS_ERROR, name, strlen(name) + 1);
 }
 
+/*
+ * Queue a watch event. Bounds, as xenstored's (XSA-326): the privileged
+ * domain's events are never dropped; an unprivileged domain's count
+ * against its memory quota with everything else it holds, and at most
+ * watch-events wait on one of its connections; beyond either, events are
+ * dropped, counted and logged. An event whose path and token already wait
+ * (not yet started on the socket) is merged into that one (special events
+ * excepted, as in xenstored), so a peer rewriting one node cannot grow
+ * anybody's queue, and the privileged queue is bounded by the number of
+ * distinct (path, token) pairs the tree and the watches can produce.
+ */
 void st_event(struct st_conn *c, const char *path, const char *token)
 {
 	struct sdrv_store *s = c->s;
 	size_t pl = strlen(path) + 1, tl = strlen(token) + 1, len = pl + tl;
 	struct st_omsg *m;
+	uint32_t h = 0;
 
 	if (c->dead || len > SDRV_XS_PAYLOAD_MAX)
 		return;
-	/* Same path and token already waiting: once is enough (special
-	 * events excepted, as in xenstored). */
 	if (path[0] != '@') {
-		for (m = c->out_head; m; m = m->next) {
-			if (m == c->out_head && c->out_off)
-				continue; /* already being sent */
-			if (m->event && m->len == ST_HDR + len &&
-			    !memcmp(m->data + ST_HDR, path, pl) &&
-			    !memcmp(m->data + ST_HDR + pl, token, tl)) {
-				s->st.events_coalesced++;
-				return;
-			}
+		h = ev_hash(s, path, pl, token, tl);
+		if (ev_find(c, h, path, pl, token, tl)) {
+			s->st.events_coalesced++;
+			return;
 		}
 	}
-	if (c->out_events >= s->q[Q_WATCH_EVENTS] ||
-	    c->event_bytes + ST_HDR + len > s->q[Q_UNREAD_BYTES]) {
+	if (!c->priv &&
+	    (c->out_events >= s->q[Q_WATCH_EVENTS] ||
+	     (s->q[Q_MEMORY] != SDRV_STORE_UNLIMITED &&
+	      c->dom->mem + c->dom->wmem + c->dom->emem + ST_HDR + len > s->q[Q_MEMORY]))) {
 		s->st.events_dropped++;
 		if (c->events_dropped++ == 0)
-			st_conn_warn(c, "watch events are not read; dropping them (%u pending)",
-				     c->out_events);
+			st_conn_warn(
+			    c,
+			    "watch events are not read; dropping them (%u pending, "
+			    "%llu bytes of the domain's memory quota)",
+			    c->out_events,
+			    (unsigned long long)(c->dom->mem + c->dom->wmem + c->dom->emem));
 		return;
 	}
 	m = omsg_new(SDRV_XS_WATCH_EVENT, 0, 0, path, pl, token, tl);
@@ -179,18 +267,26 @@ void st_event(struct st_conn *c, const char *path, const char *token)
 		return;
 	}
 	m->event = true;
+	m->hash = h;
 	append(c, m);
+	if (path[0] != '@')
+		ev_index(c, m);
 	s->st.events_sent++;
 }
 
 static void free_out(struct st_conn *c)
 {
+	if (!c->priv && c->dom)
+		c->dom->emem -= c->event_bytes;
 	while (c->out_head) {
 		struct st_omsg *m = c->out_head;
 
 		c->out_head = m->next;
 		free(m);
 	}
+	free(c->evtab);
+	c->evtab = NULL;
+	c->evtab_mask = c->evtab_n = 0;
 	c->out_tail = NULL;
 	c->out_bytes = c->event_bytes = c->out_off = 0;
 	c->out_replies = c->out_events = 0;
@@ -226,8 +322,10 @@ static void flush(struct st_conn *c)
 
 	while (c->out_head && !c->dead) {
 		struct st_omsg *m = c->out_head;
-		ssize_t n = send(c->fd, m->data + c->out_off, m->len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n;
+
+		n = send(c->fd, m->data + c->out_off, m->len - c->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -237,6 +335,7 @@ static void flush(struct st_conn *c)
 			break;
 		}
 		progress = true;
+		ev_unindex(c, m); /* started: later events cannot merge into it */
 		c->out_off += (size_t)n;
 		if (c->out_off < m->len)
 			continue;
@@ -250,6 +349,8 @@ static void flush(struct st_conn *c)
 		if (m->event) {
 			c->out_events--;
 			c->event_bytes -= m->len;
+			if (!c->priv)
+				c->dom->emem -= m->len;
 		}
 		free(m);
 	}

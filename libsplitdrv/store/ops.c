@@ -1812,7 +1812,8 @@ static int do_control(struct req *r)
 				sb_add(b, "%-17s: %8u (max %8u)\n", "transactions", d->txns,
 				       r->s->q[Q_TRANSACTIONS]);
 				sb_add(b, "%-17s: %8llu (max %8u)\n", "memory",
-				       (unsigned long long)(d->mem + d->wmem), r->s->q[Q_MEMORY]);
+				       (unsigned long long)(d->mem + d->wmem + d->emem),
+				       r->s->q[Q_MEMORY]);
 				sb_add(b, "%-17s: %8u\n", "connections", d->conns);
 				sb_reply(r, b);
 			}

@@ -101,6 +101,7 @@ struct st_dom {
 	uint32_t nodes;
 	uint64_t mem;  /* bytes of the nodes it owns */
 	uint64_t wmem; /* bytes of its watches */
+	uint64_t emem; /* bytes of watch events waiting on its connections */
 	uint32_t watches, txns, conns;
 };
 
@@ -149,8 +150,11 @@ struct st_txn {
 
 struct st_omsg {
 	struct st_omsg *next;
-	uint32_t len; /* header + payload */
+	struct st_omsg *hnext; /* a waiting event's chain in st_conn.evtab */
+	uint32_t hash;	       /* of a waiting event's payload */
+	uint32_t len;	       /* header + payload */
 	bool event, reply;
+	bool hashed; /* in st_conn.evtab: waiting, not yet started on the socket */
 	unsigned char data[];
 };
 
@@ -174,6 +178,10 @@ struct st_conn {
 	struct st_omsg *out_head, *out_tail;
 	size_t out_off, out_bytes, event_bytes;
 	uint32_t out_replies, out_events;
+	/* Waiting events by payload, for coalescing in O(1): a chained hash
+	 * table of evtab_mask + 1 buckets (NULL until the first event). */
+	struct st_omsg **evtab;
+	uint32_t evtab_mask, evtab_n;
 	uint64_t over_since;
 	uint64_t events_dropped;
 	/* state */

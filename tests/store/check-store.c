@@ -951,35 +951,118 @@ START_TEST(watch_events_coalesce)
 }
 END_TEST
 
+/* Fill `c`'s socket and queue: dom0 writes `writes` nodes below `dir`,
+ * which `c` watches with a 3000-byte token and does not read. Returns the
+ * events `c` then gets and sets *dropped to the events the store dropped
+ * meanwhile. */
+static size_t unread_burst(struct cli *c, const char *dir, int writes, uint64_t *dropped)
+{
+	static char token[3000];
+	uint64_t before = stats(S).events_dropped;
+
+	memset(token, 'k', sizeof(token) - 1);
+	ck_assert_str_eq(w_watch(c, dir, token), "OK|");
+	for (int i = 0; i < writes; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "%s/k%d", dir, i);
+		ck_assert_str_eq(w_write(&D0, 0, p, "v"), "OK|");
+	}
+	*dropped = stats(S).events_dropped - before;
+	return w_nevents(c);
+}
+
+/* An unprivileged domain that does not read its events loses them beyond
+ * watch-events; the privileged domain's are never dropped. */
 START_TEST(watch_events_are_bounded)
 {
 	struct sdrv_store_opts opt = {.max_watch_events = 8};
-	struct cli o;
-	char token[3000];
-	size_t got;
+	struct cli o, d5;
 	uint64_t dropped;
 	const int writes = 200;
+	size_t got;
 
 	teardown();
 	S = mk(&opt);
 	w_open(&D0, S, 0);
-	w_open(&o, S, 0);
-	memset(token, 'k', sizeof(token) - 1);
-	token[sizeof(token) - 1] = '\0';
-	ck_assert_str_eq(w_watch(&o, "/bd", token), "OK|");
-	/* o does not read: its socket fills, then its queue, then events go */
-	for (int i = 0; i < writes; i++) {
-		char p[32];
-
-		snprintf(p, sizeof(p), "/bd/k%d", i);
-		ck_assert_str_eq(w_write(&D0, 0, p, "v"), "OK|");
-	}
-	dropped = stats(S).events_dropped;
+	home(&d5, 5);
+	got = unread_burst(&d5, "/local/domain/5/bd", writes, &dropped);
 	ck_assert_uint_gt(dropped, 0);
-	got = w_nevents(&o);
 	ck_assert_uint_eq(got + dropped, (size_t)writes + 1);
-	/* and the connection still works */
-	ck_assert_str_eq(w_read(&o, 0, "/bd/k0"), "v");
+	/* the connection still works */
+	ck_assert_str_eq(w_read(&d5, 0, "/local/domain/5/bd/k0"), "v");
+
+	w_open(&o, S, 0);
+	got = unread_burst(&o, "/dom0", writes, &dropped);
+	ck_assert_uint_eq(dropped, 0);
+	ck_assert_uint_eq(got, (size_t)writes + 1);
+	w_close(&o);
+	w_close(&d5);
+}
+END_TEST
+
+/* Waiting events count against the domain's memory quota, with its nodes
+ * and watches, as in xenstored (XSA-326): the same burst that a domain
+ * with the default quota gets whole loses events under a 32 KiB quota. */
+START_TEST(watch_events_count_against_memory)
+{
+	struct sdrv_store_opts opt = {.quota_memory = 32768};
+	struct cli d5;
+	uint64_t dropped;
+	const int writes = 300;
+	size_t got;
+
+	home(&d5, 5);
+	got = unread_burst(&d5, "/local/domain/5/m", writes, &dropped);
+	ck_assert_uint_eq(dropped, 0);
+	ck_assert_uint_eq(got, (size_t)writes + 1);
+	w_close(&d5);
+
+	teardown();
+	S = mk(&opt);
+	w_open(&D0, S, 0);
+	home(&d5, 5);
+	got = unread_burst(&d5, "/local/domain/5/m", writes, &dropped);
+	ck_assert_uint_gt(dropped, 0);
+	ck_assert_uint_eq(got + dropped, (size_t)writes + 1);
+	/* read: the quota has room again */
+	w_events_clear(&d5);
+	ck_assert_str_eq(w_write(&D0, 0, "/local/domain/5/m/again", "v"), "OK|");
+	ck_assert_uint_eq(w_nevents(&d5), 1);
+	w_close(&d5);
+}
+END_TEST
+
+/* The privileged queue coalesces through its index at any length: n
+ * distinct events wait, then one transaction rewrites every path; the
+ * events not yet started on the socket absorb the new ones, nothing is
+ * dropped, and the watcher gets each change it has not yet been told of. */
+START_TEST(watch_events_coalesce_at_scale)
+{
+	struct cli o;
+	const int n = (int)tu_scaled(2000, 1000); /* 2n - merged < W_MAX_EVENTS */
+	uint64_t merged = 0;
+	uint32_t t;
+
+	w_open(&o, S, 0);
+	ck_assert_str_eq(w_watch(&o, "/big", "t"), "OK|");
+	ck_assert_str_eq(w_event(&o), "/big|t|");
+	for (int round = 0; round < 2; round++) {
+		if (round == 1)
+			merged = stats(S).events_coalesced;
+		t = w_tx_start(&D0);
+		for (int i = 0; i < n; i++) {
+			char p[32];
+
+			snprintf(p, sizeof(p), "/big/k%d", i);
+			ck_assert_str_eq(w_write(&D0, t, p, round ? "w" : "v"), "OK|");
+		}
+		ck_assert_str_eq(w_tx_end(&D0, t, 1), "OK|");
+	}
+	merged = stats(S).events_coalesced - merged;
+	ck_assert_uint_ge(merged, (uint64_t)n / 2);
+	ck_assert_uint_eq(stats(S).events_dropped, 0);
+	ck_assert_uint_eq(w_nevents(&o), 2 * (size_t)n - merged);
 	w_close(&o);
 }
 END_TEST
@@ -1453,6 +1536,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, watch_special_paths);
 	tcase_add_test(tc, watch_events_coalesce);
 	tcase_add_test(tc, watch_events_are_bounded);
+	tcase_add_test(tc, watch_events_count_against_memory);
+	tcase_add_test(tc, watch_events_coalesce_at_scale);
 	tcase_add_test(tc, watch_quota);
 	suite_add_tcase(s, tc);
 

@@ -7,10 +7,6 @@
 # unread. Here one xenstore-write (one transaction) creates 600 nodes under
 # a watched directory, and the watcher reads at once: dom0's and domain 5's
 # watchers must each get the initial event and 600 more.
-#
-# Known store bug, hence in XFAIL_TESTS (an XPASS means it is fixed: move
-# this test to TESTS): the store keeps at most 256 unsent events per
-# connection (watch-events) and drops the rest, for dom0 too.
 . "$top_srcdir/tests/interop/xenstore/lib.sh"
 need_cmd xenstore-read xenstore-utils
 need_cmd setpriv util-linux
