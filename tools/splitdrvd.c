@@ -173,6 +173,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (so.state_file && !so.path) {
+		fprintf(stderr, "splitdrvd: --store-state needs --run-store\n");
+		usage(stderr);
+		return 2;
+	}
 	if (!path || !*path)
 		path = DEFAULT_SOCKET;
 	o.path = path;
@@ -196,11 +201,6 @@ int main(int argc, char **argv)
 	if (!b) {
 		fprintf(stderr, "splitdrvd: cannot listen on %s: %s\n", path, strerror(errno));
 		return 1;
-	}
-	if (so.state_file && !so.path) {
-		fprintf(stderr, "splitdrvd: --store-state needs --run-store\n");
-		sdrv_broker_free(b);
-		return 2;
 	}
 	if (so.path) {
 		if (nr_uids) {
