@@ -529,21 +529,77 @@ static void print_tree(struct sdrv_xs *xs, const char *path)
 	free(names);
 }
 
-/* Show the tree with Xen's own xenstore-ls when it is installed. */
-static void show_tree(struct sdrv_xs *xs, const struct opts *o)
+/* Run Xen's `xenstore-ls -f /local/domain` against our store and return
+ * what it printed (malloc'ed, NUL-terminated), or NULL if it is not
+ * installed or did not succeed. */
+static char *run_xenstore_ls(const struct opts *o)
 {
 	char *argv[] = {"xenstore-ls", "-f", "/local/domain", NULL};
-	char env[300];
+	posix_spawn_file_actions_t fa;
+	char *out = NULL;
+	size_t len = 0, cap = 0;
+	int p[2], st, ok = 0;
 	pid_t pid;
-	int st;
 
-	printf("toolstack: the store now holds (xenstore-ls -f /local/domain):\n");
-	fflush(stdout);
-	snprintf(env, sizeof(env), "XENSTORED_PATH=%s", o->store);
-	if (!getenv("SPLITDRV_DEMO_OWN_LS") && putenv(env) == 0 &&
-	    posix_spawnp(&pid, "xenstore-ls", NULL, NULL, argv, environ) == 0 &&
-	    waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	if (setenv("XENSTORED_PATH", o->store, 1) != 0 || pipe(p) != 0)
+		return NULL;
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return NULL;
+	}
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, p[1]);
+	ok = posix_spawnp(&pid, "xenstore-ls", &fa, NULL, argv, environ) == 0;
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1024 > cap) {
+			char *nb = realloc(out, cap + 8192);
+
+			if (!nb)
+				break;
+			out = nb;
+			cap += 8192;
+		}
+		n = read(p[0], out + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(p[0]);
+	if (ok)
+		ok = waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (!ok || !out) {
+		free(out);
+		return NULL;
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* Show the tree with Xen's own xenstore-ls when it is installed (and
+ * SPLITDRV_DEMO_OWN_LS is not set), else with the demo's own printer; the
+ * heading says which one printed it. */
+static void show_tree(struct sdrv_xs *xs, const struct opts *o)
+{
+	char *ls = getenv("SPLITDRV_DEMO_OWN_LS") ? NULL : run_xenstore_ls(o);
+
+	if (ls) {
+		printf("toolstack: the store now holds (Xen's xenstore-ls -f /local/domain):\n%s",
+		       ls);
+		free(ls);
 		return;
+	}
+	printf("toolstack: the store now holds (the demo's own listing, as xenstore-ls -f "
+	       "/local/domain; Xen's xenstore-ls %s):\n",
+	       getenv("SPLITDRV_DEMO_OWN_LS") ? "not used (SPLITDRV_DEMO_OWN_LS)"
+					      : "is not installed or failed");
 	print_tree(xs, "/local/domain");
 }
 
