@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -1351,6 +1352,167 @@ START_TEST(state_file_corrupt_is_refused)
 }
 END_TEST
 
+/* What the store logged (the log callback of a test's store). */
+static char logged[8192];
+
+static void log_capture(void *ctx, int level, const char *msg)
+{
+	size_t n = strlen(logged);
+
+	(void)ctx;
+	snprintf(logged + n, sizeof(logged) - n, "%d %s\n", level, msg);
+}
+
+/* The names in directory `dir`, sorted, '|'-separated ("" if empty). */
+static const char *dir_files(const char *dir)
+{
+	static char out[1024];
+	struct dirent **list;
+	int n = scandir(dir, &list, NULL, alphasort);
+
+	ck_assert_int_ge(n, 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(list[i]->d_name, ".") && strcmp(list[i]->d_name, "..")) {
+			strncat(out, list[i]->d_name, sizeof(out) - strlen(out) - 2);
+			strcat(out, "|");
+		}
+		free(list[i]);
+	}
+	free(list);
+	return out;
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "cmp -s %s %s", a, b);
+	return system(cmd) == 0;
+}
+
+/* A write of the state file that fails (its temporary name is taken by a
+ * directory: open() fails, for root too) leaves the previous file as it
+ * was and loadable, is counted and logged, and the store goes on serving;
+ * once the obstacle is gone, the next batch writes the file again. */
+START_TEST(state_file_write_failure_keeps_the_old_one)
+{
+	char state[128], tmp[140], good[128];
+	struct sdrv_store_opts o = {0};
+	struct sdrv_store_stats st0, st;
+	struct sdrv_store *s2;
+	struct cli c2;
+
+	tmp_setup();
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", state);
+	snprintf(good, sizeof(good), "%s/good", tmpdir);
+	teardown();
+	logged[0] = '\0';
+	o.state_file = state;
+	o.log = log_capture;
+	S = mk(&o);
+	w_open(&D0, S, 0);
+	ck_assert_str_eq(w_write(&D0, 0, "/p/a", "one"), "OK|");
+	st0 = stats(S);
+	ck_assert_uint_gt(st0.state_writes, 0);
+	ck_assert_uint_eq(st0.state_errors, 0);
+	ck_assert_str_eq(dir_files(tmpdir), "state|");
+	copy_file(state, good);
+
+	ck_assert_int_eq(mkdir(tmp, 0700), 0);
+	ck_assert_str_eq(w_write(&D0, 0, "/p/b", "two"), "OK|");
+	st = stats(S);
+	ck_assert_uint_eq(st.state_errors, st0.state_errors + 1);
+	ck_assert_uint_eq(st.state_writes, st0.state_writes);
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "%d cannot write the state file %s: %s\n", LOG_ERR,
+			 state, strerror(EISDIR));
+		ck_assert_msg(strstr(logged, want), "not logged at LOG_ERR: [%s]", logged);
+	}
+	/* the previous file is untouched, and loads */
+	ck_assert_msg(same_bytes(state, good), "the state file changed in a failed write");
+	copy_file(state, good);
+	o.state_file = good;
+	o.log = NULL;
+	s2 = mk(&o);
+	w_open(&c2, s2, 0);
+	ck_assert_str_eq(w_read(&c2, 0, "/p/a"), "one");
+	ck_assert_str_eq(w_read(&c2, 0, "/p/b"), "!ENOENT");
+	w_close(&c2);
+	sdrv_store_free(s2);
+
+	/* the store keeps serving, every failed batch counted */
+	ck_assert_str_eq(w_read(&D0, 0, "/p/b"), "two");
+	ck_assert_str_eq(w_write(&D0, 0, "/p/c", "three"), "OK|");
+	ck_assert_uint_eq(stats(S).state_errors, st0.state_errors + 2);
+	/* a batch that changes nothing writes nothing, and fails nothing */
+	ck_assert_str_eq(w_read(&D0, 0, "/p/c"), "three");
+	ck_assert_uint_eq(stats(S).state_errors, st0.state_errors + 2);
+
+	/* the obstacle gone: the next batch writes everything */
+	ck_assert_int_eq(rmdir(tmp), 0);
+	ck_assert_str_eq(w_write(&D0, 0, "/p/d", "four"), "OK|");
+	st = stats(S);
+	ck_assert_uint_eq(st.state_writes, st0.state_writes + 1);
+	ck_assert_uint_eq(st.state_errors, st0.state_errors + 2);
+	ck_assert_str_eq(dir_files(tmpdir), "good|state|");
+	copy_file(state, good);
+	s2 = mk(&o);
+	w_open(&c2, s2, 0);
+	ck_assert_str_eq(w_dir(&c2, 0, "/p"), "a|b|c|d|");
+	ck_assert_str_eq(w_read(&c2, 0, "/p/c"), "three");
+	w_close(&c2);
+	sdrv_store_free(s2);
+	tmp_cleanup();
+}
+END_TEST
+
+/* The state file is written through `<file>.tmp`: after writes, a
+ * transaction, a removal, a failed request and the final write at
+ * sdrv_store_free() nothing but the file itself is left. */
+START_TEST(state_file_leaves_no_temporary)
+{
+	char state[128];
+	struct sdrv_store_opts o = {0};
+	uint32_t tx;
+
+	tmp_setup();
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	teardown();
+	o.state_file = state;
+	S = mk(&o);
+	w_open(&D0, S, 0);
+	ck_assert_str_eq(dir_files(tmpdir), ""); /* nothing changed yet */
+	for (int i = 0; i < 20; i++) {
+		char p[32];
+
+		snprintf(p, sizeof(p), "/t/k%d", i);
+		ck_assert_str_eq(w_write(&D0, 0, p, "v"), "OK|");
+		ck_assert_str_eq(dir_files(tmpdir), "state|");
+	}
+	tx = w_tx_start(&D0);
+	ck_assert_str_eq(w_write(&D0, tx, "/t/tx", "1"), "OK|");
+	ck_assert_str_eq(w_tx_end(&D0, tx, 1), "OK|");
+	ck_assert_str_eq(w_rm(&D0, 0, "/t/k3"), "OK|");
+	ck_assert_str_eq(w_write(&D0, 0, "/tool/../bad", "x"), "!EINVAL");
+	ck_assert_str_eq(dir_files(tmpdir), "state|");
+	ck_assert_uint_eq(stats(S).state_errors, 0);
+	ck_assert_uint_ge(stats(S).state_writes, 22);
+	w_close(&D0);
+	sdrv_store_free(S);
+	ck_assert_str_eq(dir_files(tmpdir), "state|");
+	S = mk(&o);
+	w_open(&D0, S, 0);
+	ck_assert_str_eq(w_read(&D0, 0, "/t/tx"), "1");
+	ck_assert_str_eq(w_read(&D0, 0, "/t/k3"), "!ENOENT");
+	ck_assert_str_eq(w_read(&D0, 0, "/t/k19"), "v");
+	tmp_cleanup();
+}
+END_TEST
+
 /* -------------------------- the socket, identity ---------------------- */
 
 static int resolver_calls;
@@ -1552,6 +1714,8 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, state_file_survives_restart);
 	tcase_add_test(tc, state_file_corrupt_is_refused);
+	tcase_add_test(tc, state_file_write_failure_keeps_the_old_one);
+	tcase_add_test(tc, state_file_leaves_no_temporary);
 	tcase_add_test(tc, socket_identity);
 	suite_add_tcase(s, tc);
 	return s;
