@@ -9,7 +9,11 @@
  *              toolstack's removal (online = 0) closes both
  *   restart    the backend is killed and a new one started: the frontend
  *              reconnects and publishes again
- *   fe-kill    the frontend is killed (or disappears) in every state; the
+ *   fe-restart the frontend is killed and a new one started: it resets the
+ *              state the dead one left, publishes again, and both sides
+ *              reach Connected on the new publication
+ *   fe-kill    the frontend is killed (or disappears) in every state, a
+ *              real one also while it closes the device (Closing); the
  *              toolstack removes its directory or marks it Closed; the
  *              backend disconnects and reaches Closed
  *   race       both sides started and stopped in random order, many times
@@ -43,7 +47,7 @@
 
 struct shared {
 	/* what the test asks of the next frontend */
-	_Atomic int block_publish, block_connect;
+	_Atomic int block_publish, block_connect, block_closing;
 	/* frontend reports */
 	_Atomic int fe_state, fe_pubs, fe_connects, fe_disconnects, fe_ref;
 	/* backend reports */
@@ -246,6 +250,12 @@ static void fe_state(struct sdrv_xenbus_front *fe, enum sdrv_xenbus_state self,
 	(void)peer;
 	(void)ctx;
 	atomic_store(&sh->fe_state, (int)self);
+	if (self == SDRV_XENBUS_CLOSING && atomic_load(&sh->block_closing)) {
+		/* Closing is in the store: stay there until killed */
+		atomic_store(&sh->fe_blocked, 1);
+		for (;;)
+			pause();
+	}
 }
 
 static void front_main(uint32_t id)
@@ -502,6 +512,58 @@ static void test_restart(void)
 	printf("ok restart\n");
 }
 
+/* The mirror of test_restart: the frontend is killed (SIGKILL, so the
+ * store still says Connected) and a new frontend process started. It
+ * resets that state through Closing, the backend lets the dead one go,
+ * and both reach Connected on the new publication. */
+static void test_fe_restart(void)
+{
+	struct sdrv_xenbus_dev d = dev_of(3);
+	char fdir[SDRV_XENBUS_PATH_MAX], bdir[SDRV_XENBUS_PATH_MAX];
+	pid_t fe, be;
+
+	reset_shared();
+	sdrv_xenbus_front_path(fdir, sizeof(fdir), FE_DOM, TYPE, 3);
+	sdrv_xenbus_back_path(bdir, sizeof(bdir), BE_DOM, TYPE, FE_DOM, 3);
+	CHECK(sdrv_xenbus_dev_create(tool, &d) == 0, "create");
+	be = spawn(back_main, 3);
+	fe = spawn(front_main, 3);
+	WAIT_UNTIL(CONNECTED(1), "fe-restart: first connect");
+	for (int round = 2; round <= 3; round++) {
+		int old_ref = atomic_load(&sh->fe_ref);
+
+		kill(fe, SIGKILL);
+		CHECK(tu_wait_child(fe) == 128 + SIGKILL, "fe-restart %d: kill", round);
+		CHECK(read_state(fdir) == SDRV_XENBUS_CONNECTED,
+		      "the dead frontend left Connected");
+		atomic_store(&sh->fe_state, -1); /* the new one reports from scratch */
+		fe = spawn(front_main, 3);
+		WAIT_UNTIL(CONNECTED(round), "fe-restart %d: fe %d (%d connects) be %d (%d)", round,
+			   sh->fe_state, sh->fe_connects, sh->be_state, sh->be_connects);
+		CHECK(sh->fe_pubs == round, "fe-restart %d: the new frontend published (%d)", round,
+		      sh->fe_pubs);
+		CHECK(sh->fe_ref != old_ref && sh->be_ref == sh->fe_ref,
+		      "fe-restart %d: the backend reads the new publication (%d; old %d, new %d)",
+		      round, sh->be_ref, old_ref, sh->fe_ref);
+		CHECK(sh->be_disconnects == round - 1,
+		      "fe-restart %d: the backend let the dead frontend go once (%d)", round,
+		      sh->be_disconnects);
+		CHECK(sh->be_live, "fe-restart %d: the backend is connected", round);
+		CHECK(read_state(fdir) == SDRV_XENBUS_CONNECTED &&
+			  read_state(bdir) == SDRV_XENBUS_CONNECTED,
+		      "fe-restart %d: the store says Connected on both sides", round);
+	}
+	/* the new frontend leaves orderly: the backend closes */
+	stop_child(fe, "frontend");
+	WAIT_UNTIL(atomic_load(&sh->be_state) == SDRV_XENBUS_CLOSED && !sh->be_live,
+		   "backend closed after the frontend");
+	stop_child(be, "backend");
+	CHECK(sh->be_connects == 3 && sh->be_disconnects == 3,
+	      "backend: %d connects %d disconnects", sh->be_connects, sh->be_disconnects);
+	CHECK(sdrv_xenbus_dev_remove(tool, &d) == 0, "remove");
+	printf("ok fe-restart\n");
+}
+
 /* Write what a frontend would leave behind in state `st`. */
 static void fake_front(const char *fdir, int st)
 {
@@ -552,6 +614,51 @@ static void test_fe_kill(void)
 		WAIT_UNTIL(sh->be_state == SDRV_XENBUS_CLOSED && !sh->be_live,
 			   "fe-kill %d: backend %d, %d connects %d disconnects", k, sh->be_state,
 			   sh->be_connects, sh->be_disconnects);
+		stop_child(be, "backend");
+		sdrv_xenbus_dev_remove(tool, &d);
+	}
+
+	/* A real frontend killed while it closes the device: it disconnected
+	 * and went Closing, the backend followed (Closing, disconnected), and
+	 * the frontend dies before it reaches Closed. */
+	for (int how = 0; how < 2; how++, id++) {
+		struct sdrv_xenbus_dev d = dev_of(id);
+		char fdir[SDRV_XENBUS_PATH_MAX], bdir[SDRV_XENBUS_PATH_MAX];
+		pid_t fe, be;
+
+		reset_shared();
+		sdrv_xenbus_front_path(fdir, sizeof(fdir), FE_DOM, TYPE, id);
+		sdrv_xenbus_back_path(bdir, sizeof(bdir), BE_DOM, TYPE, FE_DOM, id);
+		CHECK(sdrv_xenbus_dev_create(tool, &d) == 0, "create");
+		be = spawn(back_main, id);
+		fe = spawn(front_main, id);
+		WAIT_UNTIL(CONNECTED(1), "fe-kill in Closing: waiting at Connected");
+		sh->block_closing = 1;
+		kill(fe, SIGTERM); /* it closes the device */
+		WAIT_UNTIL(sh->fe_blocked && sh->be_state == SDRV_XENBUS_CLOSING &&
+			       sh->be_disconnects == 1 && !sh->be_live,
+			   "fe-kill in Closing: fe %d (blocked %d), be %d (%d disconnects)",
+			   sh->fe_state, sh->fe_blocked, sh->be_state, sh->be_disconnects);
+		CHECK(sh->fe_disconnects == 1, "the frontend disconnected as it went Closing");
+		kill(fe, SIGKILL);
+		CHECK(tu_wait_child(fe) == 128 + SIGKILL, "fe-kill in Closing: kill");
+		CHECK(read_state(fdir) == SDRV_XENBUS_CLOSING &&
+			  read_state(bdir) == SDRV_XENBUS_CLOSING,
+		      "both Closing when the frontend died: fe %d be %d", read_state(fdir),
+		      read_state(bdir));
+		/* the toolstack notices the dead domain */
+		if (how)
+			CHECK(sdrv_xs_rm(tool, 0, fdir) == 0, "rm");
+		else
+			CHECK(sdrv_xenbus_write_uint(tool, 0, fdir, "state", 6) == 0, "closed");
+		WAIT_UNTIL(sh->be_state == SDRV_XENBUS_CLOSED,
+			   "fe-kill in Closing (%s): backend %d", how ? "rm" : "closed",
+			   sh->be_state);
+		CHECK(read_state(bdir) == SDRV_XENBUS_CLOSED,
+		      "the store says the backend is Closed");
+		CHECK(sh->be_connects == 1 && sh->be_disconnects == 1 && !sh->be_live,
+		      "fe-kill in Closing: backend %d connects %d disconnects", sh->be_connects,
+		      sh->be_disconnects);
 		stop_child(be, "backend");
 		sdrv_xenbus_dev_remove(tool, &d);
 	}
@@ -712,6 +819,7 @@ int main(void)
 	tool = connect_store();
 	test_connect();
 	test_restart();
+	test_fe_restart();
 	test_fe_kill();
 	test_race();
 	test_storm();

@@ -127,6 +127,34 @@ expect "quirk 6: TRANSACTION_START reply is a decimal id" \
 wire_has "quirk 6: RM inside the transaction" "^C$c> RM req=0 tx=$txid len=5 /t/d\\\\0\$"
 wire_has "quirk 6: TRANSACTION_END T" "^C$c> TRANSACTION_END req=0 tx=$txid len=2 T\\\\0\$"
 wire_has "quirk 6: commit acknowledged" "^C$c< TRANSACTION_END req=0 tx=$txid len=3 OK\\\\0\$"
+# quirk 6: several pairs of one xenstore-write are one transaction: exactly
+# TRANSACTION_START, a WRITE per pair (value without a NUL) with its id, in
+# order, and TRANSACTION_END "T"; each answered with that id.
+check "through the proxy: xenstore-write of three pairs" 0 "" \
+	xenstore-write /t/m1 one /t/m2 two /t/m3 three
+c=$(last_conn)
+txid=$(sed -n "s/^C$c< TRANSACTION_START req=0 tx=0 len=[0-9]* \\([0-9]*\\)\\\\0\$/\\1/p" "$px_log")
+expect "quirk 6: xenstore-write of three pairs: one transaction id" \
+	"$(printf '%s' "$txid" | grep -Ec '^[1-9][0-9]*$')" 1
+expect "quirk 6: xenstore-write of three pairs: the requests, in order" \
+	"$(grep -E "^C$c> " "$px_log")" \
+	"C$c> TRANSACTION_START req=0 tx=0 len=1 \\0
+C$c> WRITE req=0 tx=$txid len=9 /t/m1\\0one
+C$c> WRITE req=0 tx=$txid len=9 /t/m2\\0two
+C$c> WRITE req=0 tx=$txid len=11 /t/m3\\0three
+C$c> TRANSACTION_END req=0 tx=$txid len=2 T\\0"
+expect "quirk 6: xenstore-write of three pairs: every reply OK with the id" \
+	"$(grep -E "^C$c< " "$px_log" | sed 's/ req=0 tx=[0-9]* len=[0-9]* / /')" \
+	"C$c< TRANSACTION_START $txid\\0
+C$c< WRITE OK\\0
+C$c< WRITE OK\\0
+C$c< WRITE OK\\0
+C$c< TRANSACTION_END OK\\0"
+expect "quirk 6: the replies of the WRITEs carry the id" \
+	"$(grep -Ec "^C$c< WRITE req=0 tx=$txid len=3 OK\\\\0\$" "$px_log")" 3
+check "the three pairs were committed" 0 "one
+two
+three" xenstore-read /t/m1 /t/m2 /t/m3
 # (The CLI prints what it read before the failure, and exits 1.)
 check "through the proxy: xenstore-read of a missing key among two" 1 "hello" \
 	xenstore-read /t/a /t/nope

@@ -5,16 +5,18 @@
 # bytes libxenstore sends are checked too (quirk 1: nothing before the
 # first request; quirk 2: req_id 0 always; quirk 3: reply types; quirk 4:
 # a 4096-byte reply in one message; quirk 7: DIRECTORY_PART only after
-# E2BIG); then as unprivileged domain 5 (uid 65534 mapped by
-# --uid-domain: denials, relative paths, watch events filtered by read
-# permission); a value of exactly 4096 bytes (quirk 4, from a state file);
-# then what libxenstore does when a server breaks a rule (injected by the
-# proxy: an unknown error name, a wrong reply type, a 4097-byte reply, no
-# DIRECTORY_PART): the reasons the store must not.
+# E2BIG); a value of exactly 4096 bytes (quirk 4, from a state file); what
+# libxenstore does when a server breaks a rule (injected by the proxy: an
+# unknown error name, a wrong reply type, a 4097-byte reply, no
+# DIRECTORY_PART): the reasons the store must not. Then, as root, as the
+# unprivileged domain 5 (uid 65534 mapped by --uid-domain): denials,
+# relative paths, watch events filtered by read permission; and against a
+# store with small quotas (-Q), the errno libxenstore reports for each:
+# ENOSPC (nodes, node-size, transactions, permissions), E2BIG (watches, and
+# libxenstore's own for a value no request can carry), EACCES. Without
+# root only the domain 5 part is skipped.
 . "$top_srcdir/tests/interop/xenstore/lib.sh"
 need_cmd timeout coreutils
-need_cmd setpriv util-linux
-[ "$(id -u)" = 0 ] || skip "needs root to run libxenstore as uid 65534 (setpriv)"
 
 run_libxs() {
 	xs_run "$@"
@@ -54,19 +56,6 @@ wire_lacks "quirk 7: no DIRECTORY_PART for the 4096-byte list" '> DIRECTORY_PART
 wire_has "the conflict: EAGAIN from the store" '^C[0-9]+< ERROR req=0 tx=[1-9][0-9]* len=7 EAGAIN\\0$'
 xs_proxy_stop px "$px_pid"
 
-# ---- as domain 5
-check "dom0: /secret (n0 from /)" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /secret 73
-check "dom0: /shared" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /shared 73
-check "dom0: /shared readable by domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /shared n0 r5
-check "dom0: /local/domain/5" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /local/domain/5 ""
-check "dom0: owned by domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /local/domain/5 n5
-check "dom0: /both" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /both 62
-check "dom0: /both read-write for domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /both n0 b5
-check "dom0: /wonly" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /wonly 77
-check "dom0: /wonly write-only for domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /wonly n0 w5
-XENSTORED_PATH=$xs_sock
-run_libxs setpriv --reuid=65534 --regid=65534 --clear-groups $xs_vg "$xs_bin/xs-libxs" unpriv
-
 # ---- quirk 4: a value of exactly 4096 bytes (READ reply of 4096 bytes),
 # loaded from a state file since no WRITE can carry it with its path
 "$xs_bin/xs-wire" mkstate "$xs_tmp/big.state" || die "xs-wire mkstate failed"
@@ -86,6 +75,42 @@ xs_proxy pxi "$xs_sock" --inject /inject/unknown=error:EWHATEVER \
 XENSTORED_PATH=$px_sock
 run_libxs $xs_vg "$xs_bin/xs-libxs" client-quirks
 xs_proxy_stop pxi "$px_pid"
+
+# ---- as domain 5 (needs root: the clients run as uid 65534)
+as_domain5() {
+	check "dom0: /secret (n0 from /)" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /secret 73
+	check "dom0: /shared" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /shared 73
+	check "dom0: /shared readable by domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /shared n0 r5
+	check "dom0: /local/domain/5" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /local/domain/5 ""
+	check "dom0: owned by domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /local/domain/5 n5
+	check "dom0: /both" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /both 62
+	check "dom0: /both read-write for domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /both n0 b5
+	check "dom0: /wonly" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /wonly 77
+	check "dom0: /wonly write-only for domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /wonly n0 w5
+	XENSTORED_PATH=$xs_sock
+	run_libxs $xs_as5 $xs_vg "$xs_bin/xs-libxs" unpriv
+
+	# quotas: /local/domain/5 is the domain's first node of 4
+	main_sock=$xs_sock
+	main_pid=$xs_pid
+	xs_start quota --uid-domain 65534:5 -Q nodes=4 -Q node-size=1024 -Q watches=2 \
+		-Q transactions=2 -Q permissions=3
+	chmod 666 "$xs_sock"
+	check "quota: dom0: /secret" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /secret 73
+	check "quota: dom0: /local/domain/5" 0 "" "$xs_bin/xs-wire" put "$xs_sock" /local/domain/5 ""
+	check "quota: dom0: owned by domain 5" 0 "" "$xs_bin/xs-wire" perms "$xs_sock" /local/domain/5 n5
+	XENSTORED_PATH=$xs_sock
+	run_libxs $xs_as5 $xs_vg "$xs_bin/xs-libxs" quota
+	xs_stop quota "$xs_pid"
+	xs_sock=$main_sock
+	xs_pid=$main_pid
+}
+why=$(xs_no_as5)
+if [ -n "$why" ]; then
+	skip_part "libxenstore as domain 5 (denials, quotas): $why"
+else
+	as_domain5
+fi
 
 xs_stop libxs "$xs_pid"
 xs_finish

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """pyxs (Debian python3-pyxs, a pure-Python xenstore client) against the
-store. Run by pyxs.sh as: python3 pyxs-test.py SOCKET.
+store. Run by pyxs.sh as: python3 pyxs-test.py SOCKET, and as domain 5
+(uid 65534) against a store with small quotas: pyxs-test.py SOCKET quota.
 
 pyxs differs from libxenstore on the wire (quirk 2 of
 shared/ref/xenstore-clients.md): every request carries an incrementing
@@ -15,7 +16,7 @@ import signal
 import sys
 import threading
 
-from pyxs import Client, PyXSError, Router
+from pyxs import Client, InvalidPayload, PyXSError, Router
 from pyxs._internal import NUL, Op
 from pyxs.connection import UnixSocketConnection
 
@@ -178,7 +179,77 @@ def ids():
     check(len([p for p in replies if p.tx_id == tx]) == 3, "and their replies echo it")
 
 
+def quota():
+    """As domain 5 (pyxs.sh runs this as uid 65534, mapped by --uid-domain)
+    against a store with -Q nodes=4 -Q node-size=1024 -Q watches=2
+    -Q permissions=3; dom0 made /local/domain/5 (n5, the domain's first
+    node) and /secret (n0). Each refusal is the PyXSError errno xenstored's
+    answer gives pyxs, and changes nothing."""
+    home = b"/local/domain/5"
+    with Client(unix_socket_path=SOCK) as c:
+        check(c.get_domain_path(5) == home, "domain 5: get_domain_path")
+        for k in (b"k1", b"k2", b"k3"):
+            c.write(home + b"/" + k, b"v")
+        check(raises(errno.ENOSPC, c.write, home + b"/k4", b"v"),
+              "domain 5: node 5 over the nodes quota of 4: ENOSPC")
+        check(raises(errno.ENOSPC, c.mkdir, home + b"/k4"),
+              "domain 5: mkdir over the nodes quota: ENOSPC")
+        check(not c.exists(home + b"/k4"), "domain 5: the refused node does not exist")
+        check(sorted(c.list(home)) == [b"k1", b"k2", b"k3"], "domain 5: its three nodes")
+        c.delete(home + b"/k3")
+        c.write(home + b"/k4", b"v")
+        check(c.read(home + b"/k4") == b"v", "domain 5: room again after a delete")
+
+        check(raises(errno.ENOSPC, c.write, home + b"/k1", b"x" * 1100),
+              "domain 5: a value over node-size 1024: ENOSPC")
+        check(c.read(home + b"/k1") == b"v", "domain 5: the old value stays")
+        # A payload over 4096 bytes never leaves pyxs (its own check).
+        try:
+            c.write(home + b"/k1", b"y" * 4096)
+            big = "sent"
+        except InvalidPayload:
+            big = "InvalidPayload"
+        check(big == "InvalidPayload", "domain 5: a 4096-byte value: pyxs's InvalidPayload")
+        check(c.read(home + b"/k1") == b"v", "domain 5: the connection works after it")
+
+        check(raises(errno.ENOSPC, c.set_perms, home + b"/k1",
+                     [b"n5", b"r6", b"r7", b"r8"]),
+              "domain 5: 4 permission entries over the quota of 3: ENOSPC")
+        c.set_perms(home + b"/k1", [b"n5", b"r6", b"r7"])
+        check(c.get_perms(home + b"/k1") == [b"n5", b"r6", b"r7"],
+              "domain 5: 3 permission entries are fine")
+
+        check(raises(errno.EACCES, c.read, b"/secret"), "domain 5: read of an n0 node: EACCES")
+        check(raises(errno.EACCES, c.write, b"/secret", b"x"),
+              "domain 5: write of an n0 node: EACCES")
+        check(raises(errno.EACCES, c.exists, b"/secret"),
+              "domain 5: exists() of an n0 node raises EACCES")
+        check(raises(errno.EACCES, c.list, b"/"), "domain 5: list of /: EACCES")
+        check(raises(errno.EACCES, c.ack, Op.INTRODUCE, b"9" + NUL, b"1" + NUL, b"1" + NUL),
+              "domain 5: INTRODUCE: EACCES")
+
+        with c.monitor() as m:
+            # Each event is taken while its watch is held: pyxs's wait()
+            # loops for ever on one of a watch it no longer holds.
+            events = m.wait()
+            m.watch(home + b"/k1", b"w1")
+            m.watch(home + b"/k2", b"w2")
+            seen = {next(events), next(events)}
+            check(seen == {(home + b"/k1", b"w1"), (home + b"/k2", b"w2")},
+                  "domain 5: two watches and their initial events")
+            check(raises(errno.E2BIG, m.watch, home + b"/k4", b"w3"),
+                  "domain 5: a watch over the watches quota of 2: E2BIG")
+            m.unwatch(home + b"/k2", b"w2")
+            m.watch(home + b"/k4", b"w3")
+            check(next(events) == (home + b"/k4", b"w3"),
+                  "domain 5: a watch once one was removed, and its event")
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[2] == "quota":
+        quota()
+        print("pyxs quota: %d failed" % len(FAILS))
+        sys.exit(1 if FAILS else 0)
     with Client(unix_socket_path=SOCK) as c, Client(unix_socket_path=SOCK) as c2:
         nodes(c, c2)
         transactions(c, c2)

@@ -6,14 +6,13 @@
 # none for dom0), and drops events of unprivileged domains only after 20 s
 # unread. Here one xenstore-write (one transaction) creates 600 nodes under
 # a watched directory, and the watcher reads at once: dom0's and domain 5's
-# watchers must each get the initial event and 600 more.
+# watchers must each get the initial event and 600 more. (Domain 5's
+# watcher runs as uid 65534, which needs root: without it, only dom0's.)
 . "$top_srcdir/tests/interop/xenstore/lib.sh"
 need_cmd xenstore-read xenstore-utils
-need_cmd setpriv util-linux
 need_cmd timeout coreutils
-[ "$(id -u)" = 0 ] || skip "needs root to run clients as uid 65534 (setpriv)"
 
-as5="setpriv --reuid=65534 --regid=65534 --clear-groups"
+as5=$xs_as5
 
 xs_start burst --uid-domain 65534:5
 chmod 666 "$xs_sock"
@@ -56,6 +55,11 @@ burst() {
 	expect "$1: the watcher got all 600 changes" "$(grep -c "^$3/k[0-9]*\$" "$out")" 600
 }
 burst dom0 "" /burst
-burst domain5 "$as5" /local/domain/5/burst
+why=$(xs_no_as5)
+if [ -n "$why" ]; then
+	skip_part "the watcher as domain 5: $why"
+else
+	burst domain5 "$as5" /local/domain/5/burst
+fi
 xs_stop burst "$xs_pid"
 xs_finish

@@ -9,6 +9,8 @@
  *        xs-libxs client-quirks   through xs-proxy --inject (see libxs.sh)
  *        xs-libxs unpriv          as a uid the store maps to domain 5, with
  *                                 the nodes libxs.sh prepared
+ *        xs-libxs quota           as domain 5 against a store with small
+ *                                 quotas (-Q, see libxs.sh)
  *        xs-libxs big             against a store loaded from the state
  *                                 file of xs-wire mkstate
  */
@@ -436,6 +438,94 @@ static int run_unpriv(void)
 	return 0;
 }
 
+/* As domain 5 against a store started with -Q nodes=4 -Q node-size=1024
+ * -Q watches=2 -Q transactions=2 -Q permissions=3; libxs.sh made
+ * /local/domain/5 (n5: the domain's first node) and /secret (n0). Each
+ * refusal is the errno libxenstore reports for xenstored's answer, and
+ * changes nothing. */
+static int run_quota(void)
+{
+	static char big[1100], huge[XENSTORE_PAYLOAD_MAX];
+	struct xs_handle *h = open_or_die();
+	struct xs_permissions three[3] = {{.id = 5, .perms = XS_PERM_NONE},
+					  {.id = 6, .perms = XS_PERM_READ},
+					  {.id = 7, .perms = XS_PERM_READ}};
+	struct xs_permissions four[4] = {{.id = 5, .perms = XS_PERM_NONE},
+					 {.id = 6, .perms = XS_PERM_READ},
+					 {.id = 7, .perms = XS_PERM_READ},
+					 {.id = 8, .perms = XS_PERM_READ}};
+	struct xs_permissions *p;
+	xs_transaction_t t1, t2, t3;
+	unsigned int n = 0;
+	char **list;
+
+	/* nodes: 1 + 3 fit, the fifth is ENOSPC */
+	must_write(h, XBT_NULL, "k1", "v");
+	must_write(h, XBT_NULL, "k2", "v");
+	must_write(h, XBT_NULL, "/local/domain/5/k3", "v");
+	CHECK(!xs_write(h, XBT_NULL, "k4", "v", 1) && errno == ENOSPC,
+	      "xs_write of node 5 over the nodes quota of 4: want ENOSPC, got %s", strerror(errno));
+	CHECK(!xs_mkdir(h, XBT_NULL, "k4") && errno == ENOSPC,
+	      "xs_mkdir of node 5 over the nodes quota of 4: want ENOSPC, got %s", strerror(errno));
+	expect_read(h, XBT_NULL, "k4", NULL, ENOENT, "the refused node does not exist");
+	list = xs_directory(h, XBT_NULL, "/local/domain/5", &n);
+	CHECK(list && n == 3, "xs_directory of the home: %u names, want k1 k2 k3", list ? n : 0);
+	free(list);
+	CHECK(xs_rm(h, XBT_NULL, "k3"), "xs_rm: %s", strerror(errno));
+	must_write(h, XBT_NULL, "k4", "v"); /* the room came back */
+
+	/* node-size: a 1100-byte value is ENOSPC; the old value stays */
+	memset(big, 'x', sizeof(big));
+	CHECK(!xs_write(h, XBT_NULL, "k1", big, sizeof(big)) && errno == ENOSPC,
+	      "xs_write of 1100 bytes over node-size 1024: want ENOSPC, got %s", strerror(errno));
+	expect_read(h, XBT_NULL, "k1", "v", 0, "the value refused over node-size");
+	/* A value no request can carry: libxenstore's own E2BIG, nothing sent. */
+	memset(huge, 'y', sizeof(huge));
+	CHECK(!xs_write(h, XBT_NULL, "k1", huge, sizeof(huge)) && errno == E2BIG,
+	      "xs_write of a 4096-byte value: want E2BIG, got %s", strerror(errno));
+	expect_read(h, XBT_NULL, "k1", "v", 0, "the handle works after E2BIG");
+
+	/* watches: the third is E2BIG, as xenstored answers */
+	CHECK(xs_watch(h, "k1", "w1") && xs_watch(h, "k2", "w2"), "two watches: %s",
+	      strerror(errno));
+	CHECK(!xs_watch(h, "k4", "w3") && errno == E2BIG,
+	      "a watch over the watches quota of 2: want E2BIG, got %s", strerror(errno));
+	CHECK(xs_unwatch(h, "k2", "w2"), "xs_unwatch: %s", strerror(errno));
+	CHECK(xs_watch(h, "k4", "w3"), "a watch after xs_unwatch: %s", strerror(errno));
+
+	/* transactions: the third open one is ENOSPC */
+	t1 = xs_transaction_start(h);
+	t2 = xs_transaction_start(h);
+	CHECK(t1 != XBT_NULL && t2 != XBT_NULL, "two transactions: %s", strerror(errno));
+	t3 = xs_transaction_start(h);
+	CHECK(t3 == XBT_NULL && errno == ENOSPC,
+	      "a transaction over the transactions quota of 2: want ENOSPC, got %s",
+	      t3 == XBT_NULL ? strerror(errno) : "a transaction");
+	CHECK(xs_transaction_end(h, t1, true) && xs_transaction_end(h, t2, true),
+	      "ending the transactions: %s", strerror(errno));
+	t3 = xs_transaction_start(h);
+	CHECK(t3 != XBT_NULL && xs_transaction_end(h, t3, true),
+	      "a transaction once the others ended: %s", strerror(errno));
+
+	/* permissions: a list of 4 entries is ENOSPC, 3 are fine */
+	CHECK(!xs_set_permissions(h, XBT_NULL, "k1", four, 4) && errno == ENOSPC,
+	      "4 permission entries over the quota of 3: want ENOSPC, got %s", strerror(errno));
+	CHECK(xs_set_permissions(h, XBT_NULL, "k1", three, 3), "3 permission entries: %s",
+	      strerror(errno));
+	p = xs_get_permissions(h, XBT_NULL, "k1", &n);
+	CHECK(p && n == 3 && p[2].id == 7, "the 3 entries were set (%u)", p ? n : 0);
+	free(p);
+
+	/* permissions: EACCES for what domain 5 may not read or write */
+	expect_read(h, XBT_NULL, "/secret", NULL, EACCES, "domain 5 reads an n0 node");
+	CHECK(!xs_write(h, XBT_NULL, "/secret", "x", 1) && errno == EACCES,
+	      "domain 5 writes an n0 node: want EACCES, got %s", strerror(errno));
+	CHECK(!xs_directory(h, XBT_NULL, "/", &n) && errno == EACCES,
+	      "domain 5 lists /: want EACCES, got %s", strerror(errno));
+	xs_close(h);
+	return 0;
+}
+
 /* quirk 4: /big holds 4096 bytes (xs-wire mkstate): a READ reply of exactly
  * XENSTORE_PAYLOAD_MAX bytes is read whole, and the handle stays usable. */
 static int run_big(void)
@@ -459,7 +549,7 @@ static int run_big(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: xs-libxs api | client-quirks | unpriv | big\n");
+		fprintf(stderr, "usage: xs-libxs api | client-quirks | unpriv | quota | big\n");
 		return 2;
 	}
 	tu_watchdog(120, "xs-libxs");
@@ -471,6 +561,8 @@ int main(int argc, char **argv)
 		run_unpriv();
 	else if (strcmp(argv[1], "big") == 0)
 		run_big();
+	else if (strcmp(argv[1], "quota") == 0)
+		run_quota();
 	else
 		return 2;
 	printf("xs-libxs %s: %d checks, %d failed\n", argv[1], checks, failures);
