@@ -181,7 +181,7 @@ fio_run() { # name, extra options...
 	shift
 	"${FIO:-fio}" --name="$name" --ioengine=nbd --uri="$U" --size="$((MB / 2))M" \
 		--offset="$((MB / 4))M" --bs=4k --iodepth=16 --verify=crc32c --verify_fatal=1 \
-		--do_verify=1 --output-format=normal "$@" >"$TMP/fio-$name.log" 2>&1 ||
+		--do_verify=1 --verify_state_save=0 --output-format=normal "$@" >"$TMP/fio-$name.log" 2>&1 ||
 		die "fio $name: $(tail -n 20 "$TMP/fio-$name.log")"
 	grep -q 'err= 0' "$TMP/fio-$name.log" || die "fio $name reported errors"
 }
