@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The ring core and its headers compile with -ffreestanding -nostdlib and
+# The ring core, the codecs and their headers compile with -ffreestanding -nostdlib and
 # can reach only the compiler's own headers; the object needs nothing from
 # a C library except memcpy/memset, which every freestanding environment
 # must provide (GCC and Clang may emit calls to them).
@@ -11,7 +11,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Only the compiler's include directory: no libc headers are reachable.
 ccinc=$($CC -print-file-name=include)
 status=0
-for src in libsplitdrv/ring.c libsplitdrv/grant.c libsplitdrv/blkif.c libsplitdrv/inline-copies.c; do
+for src in libsplitdrv/ring.c libsplitdrv/grant.c libsplitdrv/blkif.c libsplitdrv/netif.c \
+	libsplitdrv/inline-copies.c; do
 	obj="$tmp/$(basename "$src" .c).o"
 	if ! $CC -std=c11 -ffreestanding -nostdlib -nostdinc -isystem "$ccinc" \
 		-I"$top_srcdir/include" -O2 -Wall -Wextra -Werror \
@@ -58,13 +59,36 @@ int use_blkif(const void *slot, void *rsp_slot)
 	rsp.status = sdrv_blkif_status_for(err);
 	return sdrv_blkif_encode_rsp(SDRV_BLKIF_ABI_NATIVE, &rsp, rsp_slot, SDRV_BLKIF_ENTRY_SIZE);
 }
+int use_netif(const void *slots, size_t nr, void *rsp_slot, const void *ctrl, void *ctrl_rsp);
+int use_netif(const void *slots, size_t nr, void *rsp_slot, const void *ctrl, void *ctrl_rsp)
+{
+	struct sdrv_netif_tx_limits lim = {.sz = sizeof(lim), .fatal_slots = SDRV_NETIF_TX_FATAL_SLOTS};
+	struct sdrv_netif_ctrl_config cfg = {.sz = sizeof(cfg), .nr_queues = 1};
+	struct sdrv_netif_tx_pkt pkt;
+	struct sdrv_netif_tx_response rsp;
+	struct sdrv_netif_ctrl_req req;
+	struct sdrv_netif_ctrl_response crsp;
+	struct sdrv_netif_hash hash;
+	int err = sdrv_netif_tx_decode(slots, nr, &lim, &pkt);
+	if (err == -SDRV_EAGAIN || err == -SDRV_EPROTO)
+		return err;
+	if (sdrv_netif_tx_make_rsp(&pkt, 0, sdrv_netif_tx_status_for(err), &rsp) ||
+	    sdrv_netif_tx_encode_rsp(&rsp, rsp_slot, SDRV_NETIF_TX_ENTRY_SIZE))
+		return -1;
+	err = sdrv_netif_ctrl_decode_req(ctrl, SDRV_NETIF_CTRL_ENTRY_SIZE, &cfg, &req);
+	if (sdrv_netif_ctrl_make_rsp(&req, err, &cfg, &crsp))
+		return -1;
+	(void)sdrv_netif_hash_frame(0, 0, SDRV_NETIF_CTRL_HASH_TYPE_IPV4, slots, nr * 12, &hash);
+	return sdrv_netif_ctrl_encode_rsp(&crsp, ctrl_rsp, SDRV_NETIF_CTRL_ENTRY_SIZE);
+}
 C
 if ! $CC -std=c11 -ffreestanding -nostdlib -nostdinc -isystem "$ccinc" -I"$top_srcdir/include" \
 	-O2 -Wall -Wextra -Werror -c "$tmp/user.c" -o "$tmp/user.o"; then
 	echo "FAIL: the typed API does not build freestanding"; status=1
 fi
-if [ $status -eq 0 ] && ! $CC -nostdlib -r "$tmp/user.o" "$tmp/ring.o" "$tmp/blkif.o" -o "$tmp/all.o"; then
+if [ $status -eq 0 ] && ! $CC -nostdlib -r "$tmp/user.o" "$tmp/ring.o" "$tmp/blkif.o" \
+	"$tmp/netif.o" -o "$tmp/all.o"; then
 	echo "FAIL: freestanding objects do not link with -nostdlib"; status=1
 fi
-[ $status -eq 0 ] && echo "PASS: ring core and blkif codec are freestanding"
+[ $status -eq 0 ] && echo "PASS: ring core, blkif and netif codecs are freestanding"
 exit $status
