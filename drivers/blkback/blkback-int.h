@@ -124,7 +124,6 @@ struct bb {
 	int epfd, kickfd;
 	bool kicked;
 	struct io_uring uring;
-	int uring_efd;
 	uint32_t uring_cap, uring_inflight;
 	bool uring_dirty; /* SQEs prepared, not yet submitted */
 	char vbd_dir[64];

@@ -3,8 +3,9 @@
  * blkback: the object, its event loop and the list of devices it serves.
  *
  * One epoll set holds the transport's descriptor (event channels, peer
- * deaths), the store connection's, io_uring's completion eventfd and an
- * eventfd blkback kicks itself with when it left work for the next round,
+ * deaths), the store connection's, io_uring's own descriptor (readable
+ * while completions wait) and an eventfd blkback kicks itself with when it
+ * left work for the next round,
  * so sdrv_blkback_fd() is readable exactly when sdrv_blkback_process() has
  * something to do.
  */
@@ -227,7 +228,7 @@ struct sdrv_blkback *sdrv_blkback_new(const struct sdrv_blkback_opts *opts)
 	b->log = o.log;
 	b->log_ctx = o.log_ctx;
 	b->uring_cap = o.uring_entries ? o.uring_entries : 256;
-	b->epfd = b->kickfd = b->uring_efd = -1;
+	b->epfd = b->kickfd = -1;
 
 	r = io_uring_queue_init(b->uring_cap, &b->uring, 0);
 	if (r < 0) {
@@ -240,12 +241,12 @@ struct sdrv_blkback *sdrv_blkback_new(const struct sdrv_blkback_opts *opts)
 	b->uring_cap = b->uring.sq.ring_entries;
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	b->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	b->uring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->epfd < 0 || b->kickfd < 0 || b->uring_efd < 0 ||
-	    io_uring_register_eventfd(&b->uring, b->uring_efd) < 0)
+	if (b->epfd < 0 || b->kickfd < 0)
 		goto fail;
+	/* io_uring's own descriptor is readable while completions wait:
+	 * no eventfd to drain with a system call each round. */
 	if (ep_add(b, sdrv_xport_fd(b->x)) < 0 || ep_add(b, sdrv_xs_fd(b->xs)) < 0 ||
-	    ep_add(b, b->kickfd) < 0 || ep_add(b, b->uring_efd) < 0)
+	    ep_add(b, b->kickfd) < 0 || ep_add(b, b->uring.ring_fd) < 0)
 		goto fail;
 	snprintf(b->vbd_dir, sizeof(b->vbd_dir), "/local/domain/%u/backend/vbd", b->domid);
 	snprintf(token, sizeof(token), "sdrv-blkback/%p", (void *)b);
@@ -268,8 +269,6 @@ fail: {
 		close(b->epfd);
 	if (b->kickfd >= 0)
 		close(b->kickfd);
-	if (b->uring_efd >= 0)
-		close(b->uring_efd);
 	free(b);
 	errno = err;
 	return NULL;
@@ -287,9 +286,7 @@ static void take_completions(struct bb *b)
 {
 	uint32_t budget = CQE_ROUNDS * b->uring_cap;
 	struct io_uring_cqe *cqe;
-	uint64_t v;
 
-	(void)!read(b->uring_efd, &v, sizeof(v));
 	while (budget-- && io_uring_peek_cqe(&b->uring, &cqe) == 0) {
 		bb_complete(b, cqe);
 		io_uring_cqe_seen(&b->uring, cqe);
@@ -303,16 +300,30 @@ int sdrv_blkback_process(struct sdrv_blkback *bk)
 	struct bb *b = (struct bb *)bk;
 	struct sdrv_xport_event ev[16];
 	sdrv_evtchn_port_t woken[64], p;
+	struct epoll_event evs[8];
+	bool xs_ready = false, x_ready = false;
 	uint32_t nwoken = 0;
 	uint64_t v;
 	int n, r;
 
 	if (!b)
 		return -EINVAL;
-	(void)!read(b->kickfd, &v, sizeof(v));
-	b->kicked = false;
+	if (b->kicked) { /* only blkback writes it: nothing to read otherwise */
+		(void)!read(b->kickfd, &v, sizeof(v));
+		b->kicked = false;
+	}
+	/* One look at the set says which parts have work, so that a round
+	 * busy with rings makes no system call for the store or the
+	 * transport. (Completions are seen in memory.) */
+	n = epoll_wait(b->epfd, evs, 8, 0);
+	if (n < 0)
+		xs_ready = x_ready = true;
+	for (int i = 0; i < n; i++) {
+		xs_ready |= evs[i].data.fd == sdrv_xs_fd(b->xs);
+		x_ready |= evs[i].data.fd == sdrv_xport_fd(b->x);
+	}
 
-	r = sdrv_xs_process(b->xs);
+	r = xs_ready ? sdrv_xs_process(b->xs) : 0;
 	if (r < 0 && r != -EBUSY) {
 		bb_log(b, LOG_ERR, "the store connection broke: %s",
 		       sdrv_xs_broken(b->xs) ? sdrv_xs_broken(b->xs) : strerror(-r));
@@ -322,7 +333,7 @@ int sdrv_blkback_process(struct sdrv_blkback *bk)
 		rescan(b);
 	reap(b);
 
-	n = sdrv_xport_process(b->x, ev, 16);
+	n = x_ready ? sdrv_xport_process(b->x, ev, 16) : 0;
 	if (n < 0) {
 		bb_log(b, LOG_ERR, "the transport went away: %s", strerror(-n));
 		return -ECONNRESET;
@@ -338,7 +349,7 @@ int sdrv_blkback_process(struct sdrv_blkback *bk)
 	take_completions(b);
 
 	/* Ports that fired: each masked until its queue is drained (late EOI). */
-	while (nwoken < 64 && sdrv_evtchn_pending(b->x, &p) == 1) {
+	while (x_ready && nwoken < 64 && sdrv_evtchn_pending(b->x, &p) == 1) {
 		struct bb_queue *q = p < b->nports ? b->ports[p] : NULL;
 
 		if (!q) {
@@ -479,7 +490,6 @@ void sdrv_blkback_free(struct sdrv_blkback *bk, int timeout_ms)
 	sdrv_xs_unwatch(b->xs, b->vbd_dir, token);
 	close(b->epfd);
 	close(b->kickfd);
-	close(b->uring_efd);
 	free(b->ports);
 	free(b);
 }
