@@ -20,7 +20,8 @@ endif
 if HAVE_XEN_HEADERS
 check_PROGRAMS += tests/interop/blkif-xen
 TESTS += tests/interop/blkif-xen
-tests_interop_blkif_xen_SOURCES = tests/interop/blkif-xen.c tests/interop/xen-compat.h
+tests_interop_blkif_xen_SOURCES = tests/interop/blkif-xen.c tests/interop/xen-compat.h \
+	tests/interop/elf32.c tests/interop/elf32.h
 tests_interop_blkif_xen_LDADD = $(sdrv_test_ldadd)
 tests_interop_blkif_xen_LDFLAGS = $(sdrv_test_ldflags)
 EXTRA_tests_interop_blkif_xen_DEPENDENCIES = tests/interop/blkif-xen-i386.elf
@@ -51,7 +52,7 @@ endif
 #   tests/fuzz/fuzz-blkif-run --gen-corpus $(top_srcdir)/tests/fuzz/corpus/blkif
 check_PROGRAMS += tests/fuzz/fuzz-blkif-run
 TESTS += tests/fuzz/fuzz-blkif-run
-tests_fuzz_fuzz_blkif_run_SOURCES = tests/fuzz/fuzz-blkif.c
+tests_fuzz_fuzz_blkif_run_SOURCES = tests/fuzz/fuzz-blkif.c tests/fuzz/fz-corpus.c tests/fuzz/fz-corpus.h
 tests_fuzz_fuzz_blkif_run_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_blkif_run_LDADD = $(sdrv_test_ldadd)
 tests_fuzz_fuzz_blkif_run_LDFLAGS = $(sdrv_test_ldflags)

@@ -23,7 +23,8 @@ endif
 if HAVE_XEN_HEADERS
 check_PROGRAMS += tests/interop/netif-xen
 TESTS += tests/interop/netif-xen
-tests_interop_netif_xen_SOURCES = tests/interop/netif-xen.c tests/interop/xen-compat.h
+tests_interop_netif_xen_SOURCES = tests/interop/netif-xen.c tests/interop/xen-compat.h \
+	tests/interop/elf32.c tests/interop/elf32.h
 tests_interop_netif_xen_LDADD = $(sdrv_test_ldadd)
 tests_interop_netif_xen_LDFLAGS = $(sdrv_test_ldflags)
 EXTRA_tests_interop_netif_xen_DEPENDENCIES = tests/interop/netif-xen-i386.elf
@@ -55,7 +56,7 @@ endif
 #   tests/fuzz/fuzz-netif-run --gen-corpus $(top_srcdir)/tests/fuzz/corpus/netif
 check_PROGRAMS += tests/fuzz/fuzz-netif-run
 TESTS += tests/fuzz/fuzz-netif-run
-tests_fuzz_fuzz_netif_run_SOURCES = tests/fuzz/fuzz-netif.c
+tests_fuzz_fuzz_netif_run_SOURCES = tests/fuzz/fuzz-netif.c tests/fuzz/fz-corpus.c tests/fuzz/fz-corpus.h
 tests_fuzz_fuzz_netif_run_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_netif_run_LDADD = $(sdrv_test_ldadd)
 tests_fuzz_fuzz_netif_run_LDFLAGS = $(sdrv_test_ldflags)

@@ -480,97 +480,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #define FZ_MAX_INPUT (5 + 8 + SDRV_BLKIF_ENTRY_SIZE + 16 + 8 * SDRV_BLKIF_MAX_INDIRECT_SEGMENTS)
 
-struct corpus {
-	unsigned char **data;
-	size_t *len;
-	size_t n, cap;
-};
-
-static void corpus_add(struct corpus *c, const unsigned char *d, size_t n)
-{
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 16;
-		c->data = realloc(c->data, c->cap * sizeof(*c->data));
-		c->len = realloc(c->len, c->cap * sizeof(*c->len));
-		FZ_CHECK(c->data && c->len);
-	}
-	c->data[c->n] = malloc(n ? n : 1);
-	FZ_CHECK(c->data[c->n] != NULL);
-	memcpy(c->data[c->n], d, n);
-	c->len[c->n++] = n;
-}
-
-static void corpus_free(struct corpus *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		free(c->data[i]);
-	free(c->data);
-	free(c->len);
-}
-
-static void run_file(const char *path, struct corpus *c)
-{
-	static unsigned char buf[FZ_MAX_INPUT];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	if (!fp) {
-		fprintf(stderr, "FAIL: cannot open %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	n = fread(buf, 1, sizeof(buf), fp);
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, n);
-	corpus_add(c, buf, n);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void run_path(const char *path, struct corpus *c)
-{
-	struct stat sb;
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	DIR *d;
-
-	if (stat(path, &sb) != 0) {
-		fprintf(stderr, "FAIL: %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		run_file(path, c);
-		return;
-	}
-	d = opendir(path);
-	if (!d) {
-		fprintf(stderr, "FAIL: %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			names = realloc(names, cap * sizeof(*names));
-			FZ_CHECK(names != NULL);
-		}
-		FZ_CHECK(asprintf(&names[n], "%s/%s", path, e->d_name) >= 0);
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		if (stat(names[i], &sb) == 0 && S_ISREG(sb.st_mode))
-			run_file(names[i], c);
-		free(names[i]);
-	}
-	free(names);
-}
+#include "fz-corpus.h"
 
 /*
  * A valid input: a request the device accepts (built with the codec's
@@ -740,7 +650,7 @@ int main(int argc, char **argv)
 	const char *env = getenv("SDRV_FUZZ_CORPUS"), *seed_s = getenv("SDRV_FUZZ_SEED");
 	const char *srcdir = getenv("top_srcdir");
 	uint64_t rng = seed_s ? strtoull(seed_s, NULL, 0) : 0x626c6b6966ull, iters;
-	struct corpus c = {0};
+	struct fz_corpus c = {0};
 	char *dir = NULL;
 	size_t seeds;
 
@@ -750,9 +660,9 @@ int main(int argc, char **argv)
 		return gen_corpus(argv[2]);
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
-			run_path(argv[i], &c);
+			fz_corpus_run(&c, argv[i], FZ_MAX_INPUT);
 		printf("ok: %lu inputs\n", st.inputs);
-		corpus_free(&c);
+		fz_corpus_free(&c);
 		return TU_PASS;
 	}
 	if (env)
@@ -760,7 +670,7 @@ int main(int argc, char **argv)
 	else if (srcdir && asprintf(&dir, "%s/tests/fuzz/corpus/blkif", srcdir) < 0)
 		dir = NULL;
 	if (dir) {
-		run_path(dir, &c);
+		fz_corpus_run(&c, dir, FZ_MAX_INPUT);
 		free(dir);
 	}
 	seeds = c.n;
@@ -793,10 +703,10 @@ int main(int argc, char **argv)
 				"FAIL: a valid %s request was refused (input saved as "
 				"fuzz-blkif-refused.bin)\n",
 				name);
-			corpus_free(&c);
+			fz_corpus_free(&c);
 			return TU_FAIL;
 		}
-		corpus_add(&c, buf, n);
+		fz_corpus_add(&c, buf, n);
 	}
 
 	iters = tu_scaled(100000, 2000);
@@ -827,7 +737,7 @@ int main(int argc, char **argv)
 	       st.ind_ok, st.ind_badmsg, st.ind_range, st.err_enosys, st.err_eopnotsupp,
 	       st.err_erofs, st.err_emsgsize, st.err_ebadmsg, st.err_erange, st.err_einval,
 	       st.rsp_ok, st.rsp_proto);
-	corpus_free(&c);
+	fz_corpus_free(&c);
 	/* A harness that never reaches a path proves nothing about it. */
 	if (!st.accepted_rw || !st.accepted_flush0 || !st.accepted_discard ||
 	    !st.accepted_indirect || !st.ind_ok || !st.ind_badmsg || !st.ind_range ||

@@ -28,114 +28,10 @@
 
 #define FZ_MAX_INPUT 4096
 
-struct corpus {
-	unsigned char **data;
-	size_t *len;
-	size_t n, cap;
-};
-
-static void corpus_add(struct corpus *c, const unsigned char *d, size_t n)
-{
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 16;
-		c->data = realloc(c->data, c->cap * sizeof(*c->data));
-		c->len = realloc(c->len, c->cap * sizeof(*c->len));
-		if (!c->data || !c->len) {
-			perror("realloc");
-			exit(TU_FAIL);
-		}
-	}
-	c->data[c->n] = malloc(n ? n : 1);
-	if (!c->data[c->n]) {
-		perror("malloc");
-		exit(TU_FAIL);
-	}
-	memcpy(c->data[c->n], d, n);
-	c->len[c->n++] = n;
-}
-
-static void corpus_free(struct corpus *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		free(c->data[i]);
-	free(c->data);
-	free(c->len);
-}
-
-/* Run one file; keep it in `c` for mutation. */
-static void run_file(const char *path, struct corpus *c)
-{
-	unsigned char buf[FZ_MAX_INPUT];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	if (!fp) {
-		fprintf(stderr, "FAIL: cannot open %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	n = fread(buf, 1, sizeof(buf), fp);
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, n);
-	corpus_add(c, buf, n);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Run a file, or every regular file of a directory (in name order). */
-static void run_path(const char *path, struct corpus *c)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-
-	if (stat(path, &st) != 0) {
-		fprintf(stderr, "FAIL: %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		run_file(path, c);
-		return;
-	}
-	d = opendir(path);
-	if (!d) {
-		fprintf(stderr, "FAIL: %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			names = realloc(names, cap * sizeof(*names));
-			if (!names) {
-				perror("realloc");
-				exit(TU_FAIL);
-			}
-		}
-		if (asprintf(&names[n], "%s/%s", path, e->d_name) < 0) {
-			perror("asprintf");
-			exit(TU_FAIL);
-		}
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode))
-			run_file(names[i], c);
-		free(names[i]);
-	}
-	free(names);
-}
+#include "fz-corpus.h"
 
 /* A random input: fresh bytes, or a mutated corpus entry. */
-static size_t make_input(unsigned char *buf, const struct corpus *c, uint64_t *rng)
+static size_t make_input(unsigned char *buf, const struct fz_corpus *c, uint64_t *rng)
 {
 	size_t n;
 	uint64_t r = tu_rand(rng);
@@ -168,7 +64,7 @@ static size_t make_input(unsigned char *buf, const struct corpus *c, uint64_t *r
 
 int main(int argc, char **argv)
 {
-	struct corpus c = {0};
+	struct fz_corpus c = {0};
 	unsigned char buf[FZ_MAX_INPUT];
 	const char *env = getenv("SDRV_FUZZ_CORPUS"), *seed_s = getenv("SDRV_FUZZ_SEED");
 	const char *srcdir = getenv("top_srcdir");
@@ -180,10 +76,10 @@ int main(int argc, char **argv)
 	tu_watchdog(300, "fuzz-ring-consumer-run");
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
-			run_path(argv[i], &c);
+			fz_corpus_run(&c, argv[i], FZ_MAX_INPUT);
 		printf("ok: %" PRIu64 " inputs, %" PRIu64 " rings, %" PRIu64 " ended broken\n",
 		       fz_stats.inputs, fz_stats.rings, fz_stats.broken);
-		corpus_free(&c);
+		fz_corpus_free(&c);
 		return TU_PASS;
 	}
 	if (env) {
@@ -193,7 +89,7 @@ int main(int argc, char **argv)
 			dir = NULL;
 	}
 	if (dir) {
-		run_path(dir, &c);
+		fz_corpus_run(&c, dir, FZ_MAX_INPUT);
 		free(dir);
 	}
 	seeds = c.n;
@@ -215,7 +111,7 @@ int main(int argc, char **argv)
 	       " rings broken (%" PRIu64 " by bad response ids)\n",
 	       iters, seed, fz_stats.rings, fz_stats.ops, fz_stats.taken, fz_stats.produced,
 	       fz_stats.broken, fz_stats.broken_by_ids);
-	corpus_free(&c);
+	fz_corpus_free(&c);
 	/* A harness that never reaches the interesting paths proves nothing. */
 	if (fz_stats.taken == 0 || fz_stats.produced == 0 || fz_stats.broken == 0 ||
 	    fz_stats.broken == fz_stats.rings || fz_stats.broken_by_ids == 0) {

@@ -634,97 +634,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #define FZ_MAX_INPUT (HDR + MAX_TX * TX_SZ + 64)
 
-struct corpus {
-	unsigned char **data;
-	size_t *len;
-	size_t n, cap;
-};
-
-static void corpus_add(struct corpus *c, const unsigned char *d, size_t n)
-{
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 16;
-		c->data = realloc(c->data, c->cap * sizeof(*c->data));
-		c->len = realloc(c->len, c->cap * sizeof(*c->len));
-		FZ_CHECK(c->data && c->len);
-	}
-	c->data[c->n] = malloc(n ? n : 1);
-	FZ_CHECK(c->data[c->n] != NULL);
-	memcpy(c->data[c->n], d, n);
-	c->len[c->n++] = n;
-}
-
-static void corpus_free(struct corpus *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		free(c->data[i]);
-	free(c->data);
-	free(c->len);
-}
-
-static void run_file(const char *path, struct corpus *c)
-{
-	static unsigned char buf[FZ_MAX_INPUT];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	if (!fp) {
-		fprintf(stderr, "FAIL: cannot open %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	n = fread(buf, 1, sizeof(buf), fp);
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, n);
-	corpus_add(c, buf, n);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void run_path(const char *path, struct corpus *c)
-{
-	struct stat sb;
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	DIR *d;
-
-	if (stat(path, &sb) != 0) {
-		fprintf(stderr, "FAIL: %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		run_file(path, c);
-		return;
-	}
-	d = opendir(path);
-	if (!d) {
-		fprintf(stderr, "FAIL: %s: %s\n", path, strerror(errno));
-		exit(TU_FAIL);
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			names = realloc(names, cap * sizeof(*names));
-			FZ_CHECK(names != NULL);
-		}
-		FZ_CHECK(asprintf(&names[n], "%s/%s", path, e->d_name) >= 0);
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		if (stat(names[i], &sb) == 0 && S_ISREG(sb.st_mode))
-			run_file(names[i], c);
-		free(names[i]);
-	}
-	free(names);
-}
+#include "fz-corpus.h"
 
 enum gen_kind { G_TX, G_TX_GSO, G_TX_MAX, G_TX_MCAST, G_RX, G_RX_GSO, G_CTRL, G_FRAME, G_KINDS };
 
@@ -1038,7 +948,7 @@ int main(int argc, char **argv)
 	const char *srcdir = getenv("top_srcdir");
 	const uint64_t seed0 = seed_s ? strtoull(seed_s, NULL, 0) : 0x6e6574696678ull;
 	uint64_t rng = seed0, iters;
-	struct corpus c = {0};
+	struct fz_corpus c = {0};
 	char *dir = NULL;
 	size_t seeds;
 	bool covered = true;
@@ -1049,9 +959,9 @@ int main(int argc, char **argv)
 		return gen_corpus(argv[2]);
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
-			run_path(argv[i], &c);
+			fz_corpus_run(&c, argv[i], FZ_MAX_INPUT);
 		printf("ok: %lu inputs\n", st.inputs);
-		corpus_free(&c);
+		fz_corpus_free(&c);
 		return TU_PASS;
 	}
 	if (env)
@@ -1059,7 +969,7 @@ int main(int argc, char **argv)
 	else if (srcdir && asprintf(&dir, "%s/tests/fuzz/corpus/netif", srcdir) < 0)
 		dir = NULL;
 	if (dir) {
-		run_path(dir, &c);
+		fz_corpus_run(&c, dir, FZ_MAX_INPUT);
 		free(dir);
 	}
 	seeds = c.n;
@@ -1090,17 +1000,17 @@ int main(int argc, char **argv)
 				"FAIL: a valid %s input was refused (saved as "
 				"fuzz-netif-refused.bin)\n",
 				name);
-			corpus_free(&c);
+			fz_corpus_free(&c);
 			return TU_FAIL;
 		}
-		corpus_add(&c, buf, n);
+		fz_corpus_add(&c, buf, n);
 	}
 	/* The hostile shapes. */
 	for (unsigned k = 0; k < 32; k++) {
 		size_t n = gen_hostile(buf, &rng, k & 1, k & 2);
 
 		LLVMFuzzerTestOneInput(buf, n);
-		corpus_add(&c, buf, n);
+		fz_corpus_add(&c, buf, n);
 	}
 
 	iters = tu_scaled(200000, 2000);
@@ -1138,7 +1048,7 @@ int main(int argc, char **argv)
 	       st.tx_fatal[SDRV_NETIF_R_GSO_TYPE], st.rx_ok, st.rx_again, sum16(st.rx_drop),
 	       sum16(st.rx_fatal), st.ctrl_ok, st.ctrl_badmsg, st.ctrl_msgsize, st.ctrl_notsup,
 	       st.ctrl_einval, st.map_ok, st.map_bad, st.hash_ok, st.hash_none);
-	corpus_free(&c);
+	fz_corpus_free(&c);
 	/* A harness that never reaches a path proves nothing about it. */
 	covered = st.tx_ok && st.tx_empty && st.tx_reencoded && st.tx_control && st.tx_again &&
 		  st.tx_einval && st.rx_ok && st.rx_again && st.ctrl_ok && st.ctrl_badmsg &&
