@@ -742,6 +742,17 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 
 /* --------------------------- typed API ---------------------------------- */
 
+/** @cond INTERNAL */
+/* The generated functions are static inline in the user's own file, where
+ * a user takes only some of them: Clang warns of the unused ones
+ * (-Wunused-function) unless they say they may be unused. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SDRV_RING_FN_ static inline __attribute__((unused))
+#else
+#define SDRV_RING_FN_ static inline
+#endif
+/** @endcond */
+
 /**
  * @brief Generate a typed ring API for a (request, response) pair.
  *
@@ -769,72 +780,72 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
 	struct name##_back {                                                                      \
 		struct sdrv_ring r;                                                               \
 	};                                                                                        \
-	static inline uint32_t name##_ring_size(size_t bytes)                                     \
+	SDRV_RING_FN_ uint32_t name##_ring_size(size_t bytes)                                     \
 	{                                                                                         \
 		return sdrv_ring_size_for(bytes, sizeof(union name##_entry));                     \
 	}                                                                                         \
-	static inline int name##_front_init(struct name##_front *f, void *shared, size_t bytes)  \
+	SDRV_RING_FN_ int name##_front_init(struct name##_front *f, void *shared, size_t bytes)  \
 	{                                                                                         \
 		return sdrv_ring_front_init(&f->r, shared, bytes, sizeof(union name##_entry));    \
 	}                                                                                         \
-	static inline int name##_front_attach(struct name##_front *f, void *shared, size_t bytes, \
+	SDRV_RING_FN_ int name##_front_attach(struct name##_front *f, void *shared, size_t bytes, \
 					      sdrv_ring_idx_t start)                              \
 	{                                                                                         \
 		return sdrv_ring_front_attach(&f->r, shared, bytes, sizeof(union name##_entry),   \
 					      start);                                             \
 	}                                                                                         \
-	static inline int name##_back_attach(struct name##_back *b, void *shared, size_t bytes,   \
+	SDRV_RING_FN_ int name##_back_attach(struct name##_back *b, void *shared, size_t bytes,   \
 					     sdrv_ring_idx_t start)                               \
 	{                                                                                         \
 		return sdrv_ring_back_attach(&b->r, shared, bytes, sizeof(union name##_entry),    \
 					     start);                                              \
 	}                                                                                         \
-	static inline uint32_t name##_front_free(const struct name##_front *f)                    \
+	SDRV_RING_FN_ uint32_t name##_front_free(const struct name##_front *f)                    \
 	{                                                                                         \
 		return f->r.prod_limit - f->r.prod_pvt;                                           \
 	}                                                                                         \
-	static inline req_t *name##_front_next_req(struct name##_front *f)                       \
+	SDRV_RING_FN_ req_t *name##_front_next_req(struct name##_front *f)                       \
 	{                                                                                         \
 		return (req_t *)sdrv__next_slot(&f->r, sizeof(union name##_entry));               \
 	}                                                                                         \
-	static inline bool name##_front_push(struct name##_front *f)                              \
+	SDRV_RING_FN_ bool name##_front_push(struct name##_front *f)                              \
 	{                                                                                         \
 		return sdrv__push(&f->r, &f->r.sring->req_prod, &f->r.sring->req_event);          \
 	}                                                                                         \
-	static inline int32_t name##_front_take_rsps(struct name##_front *f, rsp_t *dst,          \
+	SDRV_RING_FN_ int32_t name##_front_take_rsps(struct name##_front *f, rsp_t *dst,          \
 						     uint32_t max)                                \
 	{                                                                                         \
 		_Static_assert(sizeof(rsp_t) <= sizeof(union name##_entry), "layout");            \
 		return sdrv__take_typed(&f->r, dst, sizeof(rsp_t), max,                           \
 					sizeof(union name##_entry), 0);                           \
 	}                                                                                         \
-	static inline int32_t name##_front_take_rsp(struct name##_front *f, rsp_t *dst)           \
+	SDRV_RING_FN_ int32_t name##_front_take_rsp(struct name##_front *f, rsp_t *dst)           \
 	{                                                                                         \
 		return sdrv__take_one(&f->r, dst, sizeof(rsp_t), sizeof(union name##_entry), 0);  \
 	}                                                                                         \
-	static inline int32_t name##_front_final_check(struct name##_front *f)                    \
+	SDRV_RING_FN_ int32_t name##_front_final_check(struct name##_front *f)                    \
 	{                                                                                         \
 		return sdrv__final_check(&f->r, &f->r.sring->rsp_event, 0);                       \
 	}                                                                                         \
-	static inline int32_t name##_back_take_reqs(struct name##_back *b, req_t *dst,            \
+	SDRV_RING_FN_ int32_t name##_back_take_reqs(struct name##_back *b, req_t *dst,            \
 						    uint32_t max)                                 \
 	{                                                                                         \
 		return sdrv__take_typed(&b->r, dst, sizeof(req_t), max,                           \
 					sizeof(union name##_entry), 1);                           \
 	}                                                                                         \
-	static inline int32_t name##_back_take_req(struct name##_back *b, req_t *dst)             \
+	SDRV_RING_FN_ int32_t name##_back_take_req(struct name##_back *b, req_t *dst)             \
 	{                                                                                         \
 		return sdrv__take_one(&b->r, dst, sizeof(req_t), sizeof(union name##_entry), 1);  \
 	}                                                                                         \
-	static inline rsp_t *name##_back_next_rsp(struct name##_back *b)                         \
+	SDRV_RING_FN_ rsp_t *name##_back_next_rsp(struct name##_back *b)                         \
 	{                                                                                         \
 		return (rsp_t *)sdrv__next_slot(&b->r, sizeof(union name##_entry));               \
 	}                                                                                         \
-	static inline bool name##_back_push(struct name##_back *b)                                \
+	SDRV_RING_FN_ bool name##_back_push(struct name##_back *b)                                \
 	{                                                                                         \
 		return sdrv__push(&b->r, &b->r.sring->rsp_prod, &b->r.sring->rsp_event);          \
 	}                                                                                         \
-	static inline int32_t name##_back_final_check(struct name##_back *b)                      \
+	SDRV_RING_FN_ int32_t name##_back_final_check(struct name##_back *b)                      \
 	{                                                                                         \
 		return sdrv__final_check(&b->r, &b->r.sring->req_event, 1);                       \
 	}                                                                                         \
