@@ -55,7 +55,7 @@
  * virt_mb/virt_rmb/virt_wmb are on x86-64. Ask for the 4.14 interface, or the
  * legacy one maps them onto mb()/rmb()/wmb(). */
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
-#define xen_mb() __sync_synchronize()
+#define xen_mb()		  __sync_synchronize()
 #if defined(__x86_64__) || defined(__i386__)
 #define xen_rmb() __asm__ __volatile__("" ::: "memory")
 #define xen_wmb() __asm__ __volatile__("" ::: "memory")
@@ -90,7 +90,7 @@ _Static_assert(sizeof(union xb_sring_entry) == 64, "64-byte Xen entries");
 _Static_assert(sizeof(union sb_entry) == 64, "64-byte project entries");
 _Static_assert(offsetof(struct xb_sring, ring) == SDRV_RING_HDR_SIZE, "same header");
 
-#define ARG_KEY 0x9e3779b97f4a7c15ull
+#define ARG_KEY	   0x9e3779b97f4a7c15ull
 #define STATUS_KEY 0x5bd1e9955bd1e995ull
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -134,10 +134,9 @@ ALWAYS_INLINE void fill_rsp(struct bench_rsp *p, const struct bench_req *q)
 
 ALWAYS_INLINE uint64_t check_rsp(const struct bench_rsp *p, uint64_t expect)
 {
-	return (p->id != expect) | (p->status != (expect ^ STATUS_KEY)) |
-	       (p->val[0] != ARG_KEY) | (p->val[1] != ARG_KEY + 1) | (p->val[2] != ARG_KEY + 2) |
-	       (p->val[3] != ARG_KEY + 3) | (p->val[4] != ARG_KEY + 4) |
-	       (p->val[5] != ARG_KEY + 5);
+	return (p->id != expect) | (p->status != (expect ^ STATUS_KEY)) | (p->val[0] != ARG_KEY) |
+	       (p->val[1] != ARG_KEY + 1) | (p->val[2] != ARG_KEY + 2) |
+	       (p->val[3] != ARG_KEY + 3) | (p->val[4] != ARG_KEY + 4) | (p->val[5] != ARG_KEY + 5);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -146,8 +145,8 @@ ALWAYS_INLINE uint64_t check_rsp(const struct bench_rsp *p, uint64_t expect)
 enum impl { XEN = 0, PROJ = 1 };
 static const char *const impl_name[2] = {"xen", "project"};
 
-#define MAX_BATCH 256
-#define POLL_NS 50000u
+#define MAX_BATCH   256
+#define POLL_NS	    50000u
 #define POLL_MIN_NS (POLL_NS / 8)
 
 struct fe {
@@ -400,7 +399,7 @@ ALWAYS_INLINE int32_t be_final_check(struct be *b, int impl)
 enum mode {
 	M_BATCH,   /* busy poll, push once per batch */
 	M_PERMSG,  /* busy poll, push after every message */
-	M_RTT,     /* one request outstanding */
+	M_RTT,	   /* one request outstanding */
 	M_EVPLAIN, /* eventfd wake-ups, final check then sleep */
 	M_EVPOLL,  /* eventfd wake-ups, poll ~50 us, final check, sleep */
 };
@@ -422,9 +421,9 @@ struct ctl {
 };
 
 struct result {
-	double mpps;      /* million pairs per second */
-	double notif;     /* notifications (both directions) per pair */
-	double p50, p99;  /* round trip, ns */
+	double mpps;	 /* million pairs per second */
+	double notif;	 /* notifications (both directions) per pair */
+	double p50, p99; /* round trip, ns */
 	uint64_t errors;
 	char why[96];
 };
@@ -548,7 +547,8 @@ ALWAYS_INLINE void front_run(struct fe *f, int impl, const struct cfg *c, struct
 			}
 			if (!stopping && t >= end_at) {
 				stopping = true;
-				res->mpps = (double)(recv - recv_warm) / ((double)(t - t_warm) / 1e3);
+				res->mpps =
+				    (double)(recv - recv_warm) / ((double)(t - t_warm) / 1e3);
 			}
 			if (stopping && recv == f->next_id)
 				break;
@@ -751,8 +751,9 @@ static struct result run_one(int impl, enum mode mode, unsigned pages, uint32_t 
 		snprintf(res.why, sizeof(res.why), "backend exited with status %d", st);
 	else if (ctl->processed != g_fe.next_id) {
 		res.errors++;
-		snprintf(res.why, sizeof(res.why), "backend saw %" PRIu64 " requests, sent %" PRIu64,
-			 ctl->processed, g_fe.next_id);
+		snprintf(res.why, sizeof(res.why),
+			 "backend saw %" PRIu64 " requests, sent %" PRIu64, ctl->processed,
+			 g_fe.next_id);
 	}
 	return res;
 }
@@ -761,8 +762,7 @@ static struct result run_one(int impl, enum mode mode, unsigned pages, uint32_t 
 /* Instructions per pair: one process, the frontend and the backend taking
  * turns on one ring, counted by callgrind (--toggle-collect on these). */
 
-ALWAYS_INLINE uint64_t cg_loop(struct fe *f, struct be *b, int impl, uint32_t batch,
-			       uint64_t iters)
+ALWAYS_INLINE uint64_t cg_loop(struct fe *f, struct be *b, int impl, uint32_t batch, uint64_t iters)
 {
 	uint64_t bad = 0;
 
@@ -806,7 +806,9 @@ static int cg_child(int impl, uint32_t batch)
 	if (bad || g_fe.errors || g_be.errors || g_fe.why || g_be.why) {
 		fprintf(stderr, "callgrind loop (%s, batch %u): functional error: %s\n",
 			impl_name[impl], batch,
-			g_fe.why ? g_fe.why : g_be.why ? g_be.why : "wrong count");
+			g_fe.why   ? g_fe.why
+			: g_be.why ? g_be.why
+				   : "wrong count");
 		return 1;
 	}
 	return 0;
@@ -872,8 +874,17 @@ static double cg_measure(const char *valgrind, int impl, uint32_t batch)
 /* Rounds, medians and the report. */
 
 enum cell_id {
-	C_BATCH1, C_BATCH8, C_PERMSG1, C_PERMSG8, C_RTT1, C_RTT8,
-	C_EVPLAIN1, C_EVPLAIN8, C_EVPOLL1, C_EVPOLL8, C_NR
+	C_BATCH1,
+	C_BATCH8,
+	C_PERMSG1,
+	C_PERMSG8,
+	C_RTT1,
+	C_RTT8,
+	C_EVPLAIN1,
+	C_EVPLAIN8,
+	C_EVPOLL1,
+	C_EVPOLL8,
+	C_NR
 };
 
 static const struct {
@@ -882,16 +893,16 @@ static const struct {
 	int row;
 	const char *what;
 } cells[C_NR] = {
-	[C_BATCH1] = {M_BATCH, 1, 1, "batched busy poll"},
-	[C_BATCH8] = {M_BATCH, 8, 1, "batched busy poll"},
-	[C_PERMSG1] = {M_PERMSG, 1, 2, "push per message"},
-	[C_PERMSG8] = {M_PERMSG, 8, 2, "push per message"},
-	[C_RTT1] = {M_RTT, 1, 3, "round trip"},
-	[C_RTT8] = {M_RTT, 8, 3, "round trip"},
-	[C_EVPLAIN1] = {M_EVPLAIN, 1, 4, "eventfd, final check"},
-	[C_EVPLAIN8] = {M_EVPLAIN, 8, 4, "eventfd, final check"},
-	[C_EVPOLL1] = {M_EVPOLL, 1, 4, "eventfd, poll 50us then sleep"},
-	[C_EVPOLL8] = {M_EVPOLL, 8, 4, "eventfd, poll 50us then sleep"},
+    [C_BATCH1] = {M_BATCH, 1, 1, "batched busy poll"},
+    [C_BATCH8] = {M_BATCH, 8, 1, "batched busy poll"},
+    [C_PERMSG1] = {M_PERMSG, 1, 2, "push per message"},
+    [C_PERMSG8] = {M_PERMSG, 8, 2, "push per message"},
+    [C_RTT1] = {M_RTT, 1, 3, "round trip"},
+    [C_RTT8] = {M_RTT, 8, 3, "round trip"},
+    [C_EVPLAIN1] = {M_EVPLAIN, 1, 4, "eventfd, final check"},
+    [C_EVPLAIN8] = {M_EVPLAIN, 8, 4, "eventfd, final check"},
+    [C_EVPOLL1] = {M_EVPOLL, 1, 4, "eventfd, poll 50us then sleep"},
+    [C_EVPOLL8] = {M_EVPOLL, 8, 4, "eventfd, poll 50us then sleep"},
 };
 
 #define MAX_ROUNDS 31
@@ -1018,27 +1029,28 @@ static const char *pages_str(unsigned pages)
 
 static void usage(FILE *to, const char *argv0)
 {
-	fprintf(to,
-		"Usage: %s [OPTION]...\n"
-		"Compare libsplitdrv's ring with Xen's io/ring.h macros, interleaved, in one run.\n"
-		"\n"
-		"  -r, --rounds=N       rounds of Xen/project pairs per measurement (default 9,\n"
-		"                       3 with --quick); medians are reported\n"
-		"  -d, --duration=MS    length of one timed run in ms (default 300, 100 with --quick)\n"
-		"  -b, --batch=N        requests per push in the batched rows (default 16)\n"
-		"  -R, --rows=LIST      rows to run, digits 1-5 (default 12345)\n"
-		"  -q, --quick          smoke run of about 20 s (also SDRV_BENCH_QUICK=1)\n"
-		"  -o, --output=FILE    also write the summary table (Markdown) to FILE\n"
-		"      --valgrind=PATH  valgrind for row 5 (default $SDRV_BENCH_VALGRIND or valgrind)\n"
-		"  -h, --help           show this help\n"
-		"\n"
-		"Rows: 1 batched busy-poll throughput, 2 push-per-message throughput, 3 round trip\n"
-		"with one request outstanding (p50, p99), 4 eventfd wake-ups with the plain final\n"
-		"check and with poll-then-sleep (throughput, notifications per pair), 5 instructions\n"
-		"per request+response pair under callgrind. Rings of 1 and 8 pages, 64-byte entries,\n"
-		"frontend pinned to CPU 0, backend to CPU 1.\n"
-		"Exit status: 0, or 1 on a functional error (wrong data); never on a ratio.\n",
-		argv0);
+	fprintf(
+	    to,
+	    "Usage: %s [OPTION]...\n"
+	    "Compare libsplitdrv's ring with Xen's io/ring.h macros, interleaved, in one run.\n"
+	    "\n"
+	    "  -r, --rounds=N       rounds of Xen/project pairs per measurement (default 9,\n"
+	    "                       3 with --quick); medians are reported\n"
+	    "  -d, --duration=MS    length of one timed run in ms (default 300, 100 with --quick)\n"
+	    "  -b, --batch=N        requests per push in the batched rows (default 16)\n"
+	    "  -R, --rows=LIST      rows to run, digits 1-5 (default 12345)\n"
+	    "  -q, --quick          smoke run of about 20 s (also SDRV_BENCH_QUICK=1)\n"
+	    "  -o, --output=FILE    also write the summary table (Markdown) to FILE\n"
+	    "      --valgrind=PATH  valgrind for row 5 (default $SDRV_BENCH_VALGRIND or valgrind)\n"
+	    "  -h, --help           show this help\n"
+	    "\n"
+	    "Rows: 1 batched busy-poll throughput, 2 push-per-message throughput, 3 round trip\n"
+	    "with one request outstanding (p50, p99), 4 eventfd wake-ups with the plain final\n"
+	    "check and with poll-then-sleep (throughput, notifications per pair), 5 instructions\n"
+	    "per request+response pair under callgrind. Rings of 1 and 8 pages, 64-byte entries,\n"
+	    "frontend pinned to CPU 0, backend to CPU 1.\n"
+	    "Exit status: 0, or 1 on a functional error (wrong data); never on a ratio.\n",
+	    argv0);
 }
 
 static void print_round(int c, unsigned r, unsigned rounds)
@@ -1068,16 +1080,11 @@ static void print_round(int c, unsigned r, unsigned rounds)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"rounds", required_argument, NULL, 'r'},
-		{"duration", required_argument, NULL, 'd'},
-		{"batch", required_argument, NULL, 'b'},
-		{"rows", required_argument, NULL, 'R'},
-		{"quick", no_argument, NULL, 'q'},
-		{"output", required_argument, NULL, 'o'},
-		{"valgrind", required_argument, NULL, 'V'},
-		{"cg-child", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"rounds", required_argument, NULL, 'r'},	{"duration", required_argument, NULL, 'd'},
+	    {"batch", required_argument, NULL, 'b'},	{"rows", required_argument, NULL, 'R'},
+	    {"quick", no_argument, NULL, 'q'},		{"output", required_argument, NULL, 'o'},
+	    {"valgrind", required_argument, NULL, 'V'}, {"cg-child", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 	};
 	const char *q = getenv("SDRV_BENCH_QUICK"), *rows = "12345", *output = NULL;
 	const char *valgrind = getenv("SDRV_BENCH_VALGRIND");
@@ -1145,7 +1152,8 @@ int main(int argc, char **argv)
 	if (!valgrind || !*valgrind)
 		valgrind = "valgrind";
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		fprintf(stderr, "warning: fewer than 2 CPUs: both ends share one, figures mean little\n");
+		fprintf(stderr,
+			"warning: fewer than 2 CPUs: both ends share one, figures mean little\n");
 
 	ring_mem = tu_shared_mem(SDRV_RING_BYTES(3));
 	ctl = tu_shared_mem(SDRV_PAGE_SIZE);
@@ -1194,8 +1202,9 @@ int main(int argc, char **argv)
 					ins[bi][impl] = -1; /* no valgrind */
 				}
 			}
-			printf("callgrind, push per %-3u xen %.1f, project %.1f instructions/pair\n",
-			       bs[bi], ins[bi][XEN], ins[bi][PROJ]);
+			printf(
+			    "callgrind, push per %-3u xen %.1f, project %.1f instructions/pair\n",
+			    bs[bi], ins[bi][XEN], ins[bi][PROJ]);
 		}
 		if (ins[0][0] < 0)
 			fprintf(stderr, "note: row 5 needs valgrind (%s): not run\n", valgrind);
@@ -1203,10 +1212,11 @@ int main(int argc, char **argv)
 
 	/* The summary table. */
 	rep(&rp, "\n### libsplitdrv ring vs Xen io/ring.h macros\n\n");
-	rep(&rp, "64-byte requests and responses, frontend and backend in two processes pinned to "
-		 "CPUs 0 and 1; %u rounds of back-to-back Xen/project runs of %u ms, order "
-		 "alternating; values are medians, project/Xen is the median of the per-round "
-		 "ratios. Batched rows push once per %u messages.\n\n",
+	rep(&rp,
+	    "64-byte requests and responses, frontend and backend in two processes pinned to "
+	    "CPUs 0 and 1; %u rounds of back-to-back Xen/project runs of %u ms, order "
+	    "alternating; values are medians, project/Xen is the median of the per-round "
+	    "ratios. Batched rows push once per %u messages.\n\n",
 	    rounds, duration_ms, batch);
 	rep(&rp, "| #  | %-44s | %-7s | %10s | %10s | %7s | %-6s | %-17s |\n", "measure", "ring",
 	    "Xen", "project", "proj/Xen", "better", "target");

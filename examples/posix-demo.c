@@ -665,7 +665,8 @@ static int toolstack(const struct opts *o, int go_fd)
 				shown = true;
 				if (!o->quiet) {
 					printf("toolstack: frontend %s, backend %s\n",
-					       sdrv_xenbus_state_name(fs), sdrv_xenbus_state_name(bs));
+					       sdrv_xenbus_state_name(fs),
+					       sdrv_xenbus_state_name(bs));
 					show_tree(xs, o);
 					fflush(stdout);
 				}

@@ -54,8 +54,8 @@ int sdrv_gnttab_grant(struct sdrv_grant_entry *tab, uint32_t nr, sdrv_grant_ref_
 	SDRV_STORE_ONCE(&e->domid, domid);
 	SDRV_STORE_ONCE(&e->frame, frame);
 	/* domid and frame are visible before the entry becomes valid. */
-	SDRV_STORE_RELEASE(&e->flags, (uint16_t)(SDRV_GTF_PERMIT_ACCESS |
-						 (readonly ? SDRV_GTF_READONLY : 0)));
+	SDRV_STORE_RELEASE(&e->flags,
+			   (uint16_t)(SDRV_GTF_PERMIT_ACCESS | (readonly ? SDRV_GTF_READONLY : 0)));
 	return 0;
 }
 

@@ -31,13 +31,13 @@
 
 #include "config.h"
 
-#define PROG "splitdrv"
+#define PROG	  "splitdrv"
 #define MAX_DOMID 0x7FEF /* DOMID_FIRST_RESERVED - 1 */
-#define PATH_LEN 256
+#define PATH_LEN  256
 /* Domains here reach the store through its socket, not a shared ring, so
  * INTRODUCE only announces them; xenstored's INTRODUCE still insists on a
  * non-zero event channel, and the store follows it. */
-#define INTRODUCE_MFN 0
+#define INTRODUCE_MFN  0
 #define INTRODUCE_PORT 1
 
 static struct {
@@ -62,38 +62,39 @@ __attribute__((format(printf, 1, 2))) static void die(const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: " PROG " [OPTION]... COMMAND [ARG]...\n"
-		"The libsplitdrv toolstack: domains and their split devices, written to the\n"
-		"store the way Xen's libxl writes them.\n\n"
-		"Commands:\n"
-		"  create NAME [--domid N]         create a domain (lowest free id by default)\n"
-		"  list                            list domains and their devices\n"
-		"  destroy DOMAIN                  remove a domain's devices, then the domain\n"
-		"  device-add DOMAIN TYPE [--backend DOMAIN] [--devid N] [KEY=VALUE]...\n"
-		"                                  add a device; TYPE is vbd, vif or pci:\n"
-		"                                    vbd: target=PATH [vdev=xvda] [mode=w|r]\n"
-		"                                         [device-type=disk|cdrom]\n"
-		"                                    vif: [mac=MAC] [bridge=BR] [ip=ADDR] [rate=B,US]\n"
-		"                                         [mtu=N]\n"
-		"                                    pci: bdf=SSSS:BB:DD.F\n"
-		"                                  other KEY=VALUE pairs go to the backend directory\n"
-		"  device-list DOMAIN [TYPE]       list a domain's devices\n"
-		"  device-remove DOMAIN TYPE DEVID [--force]\n"
-		"                                  ask the backend to close, wait for it (see\n"
-		"                                  --timeout), then remove both directories;\n"
-		"                                  --force removes them without waiting\n\n"
-		"DOMAIN is a domain name or a domain id (0 is the privileged domain).\n\n"
-		"Options:\n"
-		"  -s, --store PATH    the store's socket (default: as libxenstore finds it:\n"
-		"                      $XENSTORED_PATH, $XENSTORED_RUNDIR/socket,\n"
-		"                      /var/run/xenstored/socket)\n"
-		"  -j, --json          print results as JSON\n"
-		"  -t, --timeout SEC   how long device-remove and destroy wait for a backend\n"
-		"                      to close (default 10)\n"
-		"  -h, --help          show this help and exit\n"
-		"  -V, --version       show the version and exit\n\n"
-		"Exit status: 0 on success, 1 on failure, 2 on a usage error.\n");
+	fprintf(
+	    out,
+	    "Usage: " PROG " [OPTION]... COMMAND [ARG]...\n"
+	    "The libsplitdrv toolstack: domains and their split devices, written to the\n"
+	    "store the way Xen's libxl writes them.\n\n"
+	    "Commands:\n"
+	    "  create NAME [--domid N]         create a domain (lowest free id by default)\n"
+	    "  list                            list domains and their devices\n"
+	    "  destroy DOMAIN                  remove a domain's devices, then the domain\n"
+	    "  device-add DOMAIN TYPE [--backend DOMAIN] [--devid N] [KEY=VALUE]...\n"
+	    "                                  add a device; TYPE is vbd, vif or pci:\n"
+	    "                                    vbd: target=PATH [vdev=xvda] [mode=w|r]\n"
+	    "                                         [device-type=disk|cdrom]\n"
+	    "                                    vif: [mac=MAC] [bridge=BR] [ip=ADDR] [rate=B,US]\n"
+	    "                                         [mtu=N]\n"
+	    "                                    pci: bdf=SSSS:BB:DD.F\n"
+	    "                                  other KEY=VALUE pairs go to the backend directory\n"
+	    "  device-list DOMAIN [TYPE]       list a domain's devices\n"
+	    "  device-remove DOMAIN TYPE DEVID [--force]\n"
+	    "                                  ask the backend to close, wait for it (see\n"
+	    "                                  --timeout), then remove both directories;\n"
+	    "                                  --force removes them without waiting\n\n"
+	    "DOMAIN is a domain name or a domain id (0 is the privileged domain).\n\n"
+	    "Options:\n"
+	    "  -s, --store PATH    the store's socket (default: as libxenstore finds it:\n"
+	    "                      $XENSTORED_PATH, $XENSTORED_RUNDIR/socket,\n"
+	    "                      /var/run/xenstored/socket)\n"
+	    "  -j, --json          print results as JSON\n"
+	    "  -t, --timeout SEC   how long device-remove and destroy wait for a backend\n"
+	    "                      to close (default 10)\n"
+	    "  -h, --help          show this help and exit\n"
+	    "  -V, --version       show the version and exit\n\n"
+	    "Exit status: 0 on success, 1 on failure, 2 on a usage error.\n");
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -145,7 +146,7 @@ static char *read_opt(uint32_t tx, const char *fmt, ...)
 
 /* Children of a node (none if it is absent). */
 static char **list_opt(uint32_t tx, unsigned *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static char **list_opt(uint32_t tx, unsigned *n, const char *fmt, ...)
 {
 	char path[PATH_LEN], **names = NULL;
@@ -224,7 +225,7 @@ static uint32_t resolve_domain(const char *arg)
 }
 
 static int xs_printf_path(uint32_t tx, const char *value, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int xs_printf_path(uint32_t tx, const char *value, const char *fmt, ...)
 {
 	char path[PATH_LEN];
@@ -243,11 +244,11 @@ static int mkdir_perms(uint32_t tx, const char *path, const struct sdrv_xs_perm 
 	return r ? r : sdrv_xs_set_perms(g.xs, tx, path, p, n);
 }
 
-#define TRY(expr)                                                                                \
-	do {                                                                                     \
-		int r_ = (expr);                                                                 \
-		if (r_ < 0)                                                                      \
-			return r_;                                                               \
+#define TRY(expr)                                                                                  \
+	do {                                                                                       \
+		int r_ = (expr);                                                                   \
+		if (r_ < 0)                                                                        \
+			return r_;                                                                 \
 	} while (0)
 
 /* ---- create ----------------------------------------------------------- */
@@ -266,7 +267,7 @@ static int create_tx(struct sdrv_xs *xs, uint32_t tx, void *arg)
 	struct sdrv_xs_perm ro[2] = {{0, SDRV_XS_PERM_NONE}, {0, SDRV_XS_PERM_READ}};
 	struct sdrv_xs_perm rw[1] = {{0, SDRV_XS_PERM_NONE}};
 	struct sdrv_xs_perm none[1] = {{0, SDRV_XS_PERM_NONE}};
-	static const char *const rw_dirs[] = {"device", "control", "data",   "error",
+	static const char *const rw_dirs[] = {"device",	 "control", "data", "error",
 					      "drivers", "feature", "attr", "memory"};
 	uint32_t *ids, id = c->domid;
 	unsigned n = domain_ids(tx, &ids);
@@ -331,10 +332,9 @@ static void make_uuid(char out[37])
 	fclose(f);
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 static bool valid_name(const char *s)
@@ -526,7 +526,8 @@ static int add_tx(struct sdrv_xs *xs, uint32_t tx, void *arg)
 		TRY(xs_printf_path(tx, num, "%s/virtual-device", fe));
 		TRY(xs_printf_path(tx, dt ? dt : "disk", "%s/device-type", fe));
 		TRY(xs_printf_path(tx, target, "%s/params", be));
-		TRY(xs_printf_path(tx, stat(target, &st) == 0 && S_ISBLK(st.st_mode) ? "phy" : "file",
+		TRY(xs_printf_path(tx,
+				   stat(target, &st) == 0 && S_ISBLK(st.st_mode) ? "phy" : "file",
 				   "%s/type", be));
 		TRY(xs_printf_path(tx, mode ? mode : "w", "%s/mode", be));
 		TRY(xs_printf_path(tx, vdev, "%s/dev", be));
@@ -649,7 +650,8 @@ static int cmd_device_add(int argc, char **argv)
 			die("mode must be r or w");
 		if (c.devid == UINT32_MAX) {
 			if ((id = vdev_to_devid(vdev)) < 0)
-				die("cannot number vdev '%s' (xvda, xvdb1, ...); give --devid", vdev);
+				die("cannot number vdev '%s' (xvda, xvdb1, ...); give --devid",
+				    vdev);
 			c.devid = (uint32_t)id;
 		}
 	} else if (strcmp(c.type, "vif") == 0) {
@@ -693,9 +695,9 @@ static int cmd_device_add(int argc, char **argv)
 
 static const char *state_name(const char *s)
 {
-	static const char *const names[] = {"Unknown",   "Initialising", "InitWait",
-					    "Initialised", "Connected",   "Closing",
-					    "Closed",      "Reconfiguring", "Reconfigured"};
+	static const char *const names[] = {"Unknown",	   "Initialising",  "InitWait",
+					    "Initialised", "Connected",	    "Closing",
+					    "Closed",	   "Reconfiguring", "Reconfigured"};
 	uint32_t v;
 
 	if (!s)
@@ -721,12 +723,12 @@ static unsigned print_devices(uint32_t fe, const char *only, bool *first)
 		if (ids)
 			qsort(ids, n, sizeof(*ids), cmp_num);
 		for (unsigned i = 0; i < n; i++) {
-			char *bpath = read_opt(0, "/local/domain/%u/device/%s/%s/backend", fe, type,
-					       ids[i]);
+			char *bpath =
+			    read_opt(0, "/local/domain/%u/device/%s/%s/backend", fe, type, ids[i]);
 			char *bid = read_opt(0, "/local/domain/%u/device/%s/%s/backend-id", fe,
 					     type, ids[i]);
-			char *fst = read_opt(0, "/local/domain/%u/device/%s/%s/state", fe, type,
-					     ids[i]);
+			char *fst =
+			    read_opt(0, "/local/domain/%u/device/%s/%s/state", fe, type, ids[i]);
 			char *bst = NULL, *what = NULL;
 
 			/* The frontend directory is the domain's: do not follow a
@@ -1043,8 +1045,7 @@ static int cmd_destroy(int argc, char **argv)
 	sdrv_xs_rm(g.xs, 0, path);
 	r = sdrv_xs_release(g.xs, (sdrv_domid_t)id);
 	if (r < 0 && r != -ENOENT)
-		die("domain %u removed, but the store refused to release it: %s", id,
-		    strerror(-r));
+		die("domain %u removed, but the store refused to release it: %s", id, strerror(-r));
 	if (g.json)
 		printf("{\"domid\": %u, \"destroyed\": true, \"late-backends\": %d}\n", id, late);
 	else
@@ -1057,20 +1058,17 @@ static int cmd_destroy(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
+	    {"store", required_argument, NULL, 's'},   {"json", no_argument, NULL, 'j'},
+	    {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
 	static const struct {
 		const char *name;
 		int (*fn)(int argc, char **argv);
 	} cmds[] = {
-		{"create", cmd_create},
-		{"list", cmd_list},
-		{"destroy", cmd_destroy},
-		{"device-add", cmd_device_add},
-		{"device-list", cmd_device_list},
-		{"device-remove", cmd_device_remove},
+	    {"create", cmd_create},	      {"list", cmd_list},
+	    {"destroy", cmd_destroy},	      {"device-add", cmd_device_add},
+	    {"device-list", cmd_device_list}, {"device-remove", cmd_device_remove},
 	};
 	struct sdrv_xs_opts o = {.sz = sizeof(o), .timeout_ms = 30000};
 	uint32_t v;

@@ -23,7 +23,7 @@
 #include "config.h"
 
 #define DEFAULT_SOCKET "/run/splitdrv/broker.sock"
-#define MAX_PRIV_UIDS 64
+#define MAX_PRIV_UIDS  64
 
 static volatile sig_atomic_t stop_signal;
 static int verbose;
@@ -35,7 +35,7 @@ static void on_signal(int sig)
 
 static void log_stderr(void *ctx, int level, const char *msg)
 {
-	static const char *const names[] = {"emerg", "alert", "crit",   "error",
+	static const char *const names[] = {"emerg",   "alert",	 "crit", "error",
 					    "warning", "notice", "info", "debug"};
 
 	(void)ctx;
@@ -46,26 +46,27 @@ static void log_stderr(void *ctx, int level, const char *msg)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: splitdrvd [OPTION]...\n"
-		"The broker of libsplitdrv's POSIX transport: processes that connect to its\n"
-		"socket become domains that share pages by grants and notify each other\n"
-		"through event channels.\n\n"
-		"  -s, --socket PATH          listen on PATH (default: $SPLITDRV_BROKER, then\n"
-		"                             " DEFAULT_SOCKET ")\n"
-		"  -p, --privileged-uid UID   UID may become the privileged domain 0\n"
-		"                             (repeatable; default: splitdrvd's own uid)\n"
-		"  -S, --store ADDRESS        store address handed to domains\n"
-		"      --run-store PATH       also serve the store on PATH (implies --store PATH);\n"
-		"                             a process that holds a domain here is that domain\n"
-		"                             there, other clients as splitdrv-xenstored(8) sees them\n"
-		"      --store-state FILE     keep the store's tree in FILE across restarts\n"
-		"  -f, --foreground           accepted for compatibility (always in the foreground)\n"
-		"  -v, --verbose              log every connection and domain, not just problems\n"
-		"  -h, --help                 show this help and exit\n"
-		"  -V, --version              show the version and exit\n\n"
-		"Logs go to standard error. SIGTERM or SIGINT stop the broker (and the\n"
-		"store) and remove the sockets.\n");
+	fprintf(
+	    out,
+	    "Usage: splitdrvd [OPTION]...\n"
+	    "The broker of libsplitdrv's POSIX transport: processes that connect to its\n"
+	    "socket become domains that share pages by grants and notify each other\n"
+	    "through event channels.\n\n"
+	    "  -s, --socket PATH          listen on PATH (default: $SPLITDRV_BROKER, then\n"
+	    "                             " DEFAULT_SOCKET ")\n"
+	    "  -p, --privileged-uid UID   UID may become the privileged domain 0\n"
+	    "                             (repeatable; default: splitdrvd's own uid)\n"
+	    "  -S, --store ADDRESS        store address handed to domains\n"
+	    "      --run-store PATH       also serve the store on PATH (implies --store PATH);\n"
+	    "                             a process that holds a domain here is that domain\n"
+	    "                             there, other clients as splitdrv-xenstored(8) sees them\n"
+	    "      --store-state FILE     keep the store's tree in FILE across restarts\n"
+	    "  -f, --foreground           accepted for compatibility (always in the foreground)\n"
+	    "  -v, --verbose              log every connection and domain, not just problems\n"
+	    "  -h, --help                 show this help and exit\n"
+	    "  -V, --version              show the version and exit\n\n"
+	    "Logs go to standard error. SIGTERM or SIGINT stop the broker (and the\n"
+	    "store) and remove the sockets.\n");
 }
 
 /* The store asks who an accepted client is: the domain its process holds
@@ -107,16 +108,16 @@ static int parse_uid(const char *s, uid_t *uid)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"privileged-uid", required_argument, NULL, 'p'},
-		{"store", required_argument, NULL, 'S'},
-		{"run-store", required_argument, NULL, 'R'},
-		{"store-state", required_argument, NULL, 'T'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"privileged-uid", required_argument, NULL, 'p'},
+	    {"store", required_argument, NULL, 'S'},
+	    {"run-store", required_argument, NULL, 'R'},
+	    {"store-state", required_argument, NULL, 'T'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct sdrv_broker_opts o = {.sz = sizeof(o)};
 	uid_t uids[MAX_PRIV_UIDS];

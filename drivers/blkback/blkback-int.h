@@ -71,12 +71,12 @@ struct bb_queue {
 	struct sdrv_ring ring;
 	sdrv_evtchn_port_t port;
 	bool bound;
-	bool dead;	  /* stopped: the frontend died or the ring broke */
-	bool more;	  /* requests may be waiting: serve again */
-	bool need_push;	  /* responses written, not pushed yet */
-	bool woken;	  /* its port fired this round */
-	bool found_work;  /* ...and requests were there */
-	bool barrier;	  /* a barrier waits for the queue to drain */
+	bool dead;	     /* stopped: the frontend died or the ring broke */
+	bool more;	     /* requests may be waiting: serve again */
+	bool need_push;	     /* responses written, not pushed yet */
+	bool woken;	     /* its port fired this round */
+	bool found_work;     /* ...and requests were there */
+	bool barrier;	     /* a barrier waits for the queue to drain */
 	struct bb_req *held; /* the barrier waiting */
 	uint32_t inflight;   /* requests taken, not yet answered */
 	struct bb_req *reqs; /* one per ring slot */

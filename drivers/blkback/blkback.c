@@ -208,8 +208,7 @@ struct sdrv_blkback *sdrv_blkback_new(const struct sdrv_blkback_opts *opts)
 	memset(&o, 0, sizeof(o));
 	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (o.max_ring_page_order > BB_MAX_ORDER || o.max_queues > BB_MAX_QUEUES ||
-	    o.max_indirect_segments > SDRV_BLKIF_MAX_INDIRECT_SEGMENTS ||
-	    o.uring_entries > 32768) {
+	    o.max_indirect_segments > SDRV_BLKIF_MAX_INDIRECT_SEGMENTS || o.uring_entries > 32768) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -221,8 +220,8 @@ struct sdrv_blkback *sdrv_blkback_new(const struct sdrv_blkback_opts *opts)
 	b->max_order = o.max_ring_page_order ? o.max_ring_page_order : BB_MAX_ORDER;
 	b->max_queues = o.max_queues ? o.max_queues : 4;
 	b->max_indirect = (o.flags & SDRV_BLKBACK_NO_INDIRECT) ? 0
-			  : o.max_indirect_segments  ? o.max_indirect_segments
-						     : 256;
+			  : o.max_indirect_segments	       ? o.max_indirect_segments
+							       : 256;
 	b->max_pgnt = o.max_persistent_grants ? o.max_persistent_grants : 1056;
 	b->flags = o.flags;
 	b->log = o.log;
@@ -256,12 +255,13 @@ struct sdrv_blkback *sdrv_blkback_new(const struct sdrv_blkback_opts *opts)
 	}
 	b->rescan = true;
 	bb_kick(b);
-	bb_log(b, LOG_INFO,
-	       "serving %s: up to %u queues of %u pages, %u indirect segments, persistent grants %s",
-	       b->vbd_dir, b->max_queues, 1u << b->max_order, b->max_indirect,
-	       (b->flags & SDRV_BLKBACK_NO_PERSISTENT) ? "off" : "on");
+	bb_log(
+	    b, LOG_INFO,
+	    "serving %s: up to %u queues of %u pages, %u indirect segments, persistent grants %s",
+	    b->vbd_dir, b->max_queues, 1u << b->max_order, b->max_indirect,
+	    (b->flags & SDRV_BLKBACK_NO_PERSISTENT) ? "off" : "on");
 	return (struct sdrv_blkback *)b;
-fail: {
+fail : {
 	int err = errno ? errno : EIO;
 
 	io_uring_queue_exit(&b->uring);

@@ -101,9 +101,8 @@ static int open_image(struct bb_dev *d)
 	d->sector_size = SDRV_BLKIF_SECTOR_SIZE;
 	if (S_ISREG(st.st_mode)) {
 		bytes = (uint64_t)st.st_size;
-		d->phys_sector_size = st.st_blksize >= 512 && st.st_blksize <= 65536
-					  ? (uint32_t)st.st_blksize
-					  : 4096;
+		d->phys_sector_size =
+		    st.st_blksize >= 512 && st.st_blksize <= 65536 ? (uint32_t)st.st_blksize : 4096;
 	} else if (S_ISBLK(st.st_mode)) {
 		int lss = 512;
 		unsigned int pss = 512;

@@ -118,7 +118,8 @@ int bb_queue_connect(struct bb_queue *q, const sdrv_grant_ref_t *refs, unsigned 
 		for (uint32_t i = 0; i < pages; i++)
 			if (st[i])
 				bb_log(b, LOG_WARNING,
-				       "vbd %u/%u queue %u: ring-ref %u (gref %u) cannot be mapped: %s",
+				       "vbd %u/%u queue %u: ring-ref %u (gref %u) cannot be "
+				       "mapped: %s",
 				       d->fe, d->devid, q->idx, i, refs[i], strerror(-st[i]));
 		return r;
 	}
@@ -601,8 +602,8 @@ static void finish(struct bb_queue *q, struct bb_req *rq)
 		return;
 	}
 	if (!rq->status) {
-		uint8_t op = rq->r.operation == SDRV_BLKIF_OP_INDIRECT ? rq->r.indirect_op
-								       : rq->r.operation;
+		uint8_t op =
+		    rq->r.operation == SDRV_BLKIF_OP_INDIRECT ? rq->r.indirect_op : rq->r.operation;
 		if (op == SDRV_BLKIF_OP_READ)
 			d->bytes_read += rq->r.nr_sectors * SDRV_BLKIF_SECTOR_SIZE;
 		else if (rq->niov)

@@ -126,21 +126,21 @@ SDRV_API int sdrv_blkback_process(struct sdrv_blkback *b);
 
 /** @brief One served device (sdrv_blkback_list()). */
 struct sdrv_blkback_dev_info {
-	sdrv_domid_t frontend;	  /**< The frontend's domain. */
-	uint32_t devid;		  /**< Device id. */
+	sdrv_domid_t frontend;	      /**< The frontend's domain. */
+	uint32_t devid;		      /**< Device id. */
 	enum sdrv_xenbus_state state; /**< The backend's state. */
-	uint32_t nr_queues;	  /**< Queues connected. */
-	uint32_t ring_page_order; /**< Order of each ring. */
-	bool persistent;	  /**< Persistent grants in use. */
-	bool readonly;		  /**< Opened read-only. */
-	uint64_t sectors;	  /**< Size in 512-byte sectors. */
-	uint64_t requests;	  /**< Requests answered. */
-	uint64_t errors;	  /**< Requests answered with an error. */
-	uint64_t bytes_read;	  /**< Bytes read for the frontend. */
-	uint64_t bytes_written;	  /**< Bytes written for the frontend. */
-	uint64_t persistent_maps; /**< Grants mapped and kept (persistent). */
-	uint64_t maps;		  /**< Grant map calls. */
-	uint64_t spurious;	  /**< Wake-ups that found no request. */
+	uint32_t nr_queues;	      /**< Queues connected. */
+	uint32_t ring_page_order;     /**< Order of each ring. */
+	bool persistent;	      /**< Persistent grants in use. */
+	bool readonly;		      /**< Opened read-only. */
+	uint64_t sectors;	      /**< Size in 512-byte sectors. */
+	uint64_t requests;	      /**< Requests answered. */
+	uint64_t errors;	      /**< Requests answered with an error. */
+	uint64_t bytes_read;	      /**< Bytes read for the frontend. */
+	uint64_t bytes_written;	      /**< Bytes written for the frontend. */
+	uint64_t persistent_maps;     /**< Grants mapped and kept (persistent). */
+	uint64_t maps;		      /**< Grant map calls. */
+	uint64_t spurious;	      /**< Wake-ups that found no request. */
 	/** Why the device was closed by the backend (a static string; NULL
 	 *  if it was not): a broken ring, an image that cannot be opened... */
 	const char *broken;

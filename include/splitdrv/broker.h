@@ -27,19 +27,19 @@ SDRV_BEGIN_DECLS
 
 /** @brief Options for sdrv_broker_new(). Zero-fill, then set `sz`. */
 struct sdrv_broker_opts {
-	size_t sz;                   /**< sizeof(struct sdrv_broker_opts). */
-	const char *path;            /**< Socket path to listen on (required). */
+	size_t sz;		      /**< sizeof(struct sdrv_broker_opts). */
+	const char *path;	      /**< Socket path to listen on (required). */
 	const uid_t *privileged_uids; /**< Uids that may become the privileged
 					   domain; NULL: only the broker's own uid. */
-	size_t nr_privileged_uids;   /**< Entries in privileged_uids. */
-	const char *store_address;   /**< Handed to clients (sdrv_xport_store_address()). */
-	uint32_t max_domains;        /**< Connections at most; 0: default 256. A uid
-					  that may not be privileged holds at most a
-					  quarter of them. */
-	uint32_t max_ports;          /**< Event channels per domain; 0: default 1024. */
+	size_t nr_privileged_uids;    /**< Entries in privileged_uids. */
+	const char *store_address;    /**< Handed to clients (sdrv_xport_store_address()). */
+	uint32_t max_domains;	      /**< Connections at most; 0: default 256. A uid
+					   that may not be privileged holds at most a
+					   quarter of them. */
+	uint32_t max_ports;	      /**< Event channels per domain; 0: default 1024. */
 	/** Log sink; NULL logs nothing. `level` is a syslog priority. */
 	void (*log)(void *ctx, int level, const char *msg);
-	void *log_ctx;               /**< First argument of `log`. */
+	void *log_ctx; /**< First argument of `log`. */
 };
 
 /** @brief A broker. */

@@ -16,7 +16,7 @@
 
 #ifdef __cplusplus
 #define SDRV_BEGIN_DECLS extern "C" {
-#define SDRV_END_DECLS }
+#define SDRV_END_DECLS	 }
 #else
 /** @brief Opens a block of declarations with C linkage (`extern "C" {` in C++). */
 #define SDRV_BEGIN_DECLS
@@ -60,28 +60,28 @@
  * is `-EPROTO` and strerror() can be used on them.
  * @{
  */
-#define SDRV_EPERM 1     /**< Operation not permitted. */
-#define SDRV_ENOENT 2    /**< No such entry. */
-#define SDRV_EIO 5       /**< I/O error. */
-#define SDRV_E2BIG 7     /**< Argument list (or message) too long. */
-#define SDRV_EAGAIN 11   /**< Try again (nothing available now). */
-#define SDRV_ENOMEM 12   /**< Out of memory. */
-#define SDRV_EACCES 13   /**< Permission denied. */
-#define SDRV_EBUSY 16    /**< Resource busy. */
-#define SDRV_EEXIST 17   /**< Already exists. */
-#define SDRV_EISDIR 21   /**< Is a directory. */
-#define SDRV_EINVAL 22   /**< Invalid argument. */
-#define SDRV_ENOSPC 28   /**< No space left (ring or table full). */
-#define SDRV_EROFS 30    /**< Read-only. */
-#define SDRV_ERANGE 34   /**< Value out of range. */
-#define SDRV_ENOSYS 38   /**< Not implemented. */
-#define SDRV_ENOTEMPTY 39 /**< Not empty. */
-#define SDRV_EPROTO 71   /**< The peer broke the protocol; the object is broken. */
-#define SDRV_EBADMSG 74  /**< Malformed message (a bad field in it). */
-#define SDRV_EOVERFLOW 75 /**< Value too large for the type. */
-#define SDRV_EMSGSIZE 90 /**< Message has a bad size or element count. */
-#define SDRV_EOPNOTSUPP 95 /**< Operation not supported (by this device or peer). */
-#define SDRV_EISCONN 106 /**< Already connected. */
+#define SDRV_EPERM	1   /**< Operation not permitted. */
+#define SDRV_ENOENT	2   /**< No such entry. */
+#define SDRV_EIO	5   /**< I/O error. */
+#define SDRV_E2BIG	7   /**< Argument list (or message) too long. */
+#define SDRV_EAGAIN	11  /**< Try again (nothing available now). */
+#define SDRV_ENOMEM	12  /**< Out of memory. */
+#define SDRV_EACCES	13  /**< Permission denied. */
+#define SDRV_EBUSY	16  /**< Resource busy. */
+#define SDRV_EEXIST	17  /**< Already exists. */
+#define SDRV_EISDIR	21  /**< Is a directory. */
+#define SDRV_EINVAL	22  /**< Invalid argument. */
+#define SDRV_ENOSPC	28  /**< No space left (ring or table full). */
+#define SDRV_EROFS	30  /**< Read-only. */
+#define SDRV_ERANGE	34  /**< Value out of range. */
+#define SDRV_ENOSYS	38  /**< Not implemented. */
+#define SDRV_ENOTEMPTY	39  /**< Not empty. */
+#define SDRV_EPROTO	71  /**< The peer broke the protocol; the object is broken. */
+#define SDRV_EBADMSG	74  /**< Malformed message (a bad field in it). */
+#define SDRV_EOVERFLOW	75  /**< Value too large for the type. */
+#define SDRV_EMSGSIZE	90  /**< Message has a bad size or element count. */
+#define SDRV_EOPNOTSUPP 95  /**< Operation not supported (by this device or peer). */
+#define SDRV_EISCONN	106 /**< Already connected. */
 /** @} */
 
 #endif /* SPLITDRV_COMMON_H */

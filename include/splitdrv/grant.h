@@ -38,15 +38,15 @@ struct sdrv_grant_entry {
 
 /** @name Grant entry flags (Xen's GTF_*)
  * @{ */
-#define SDRV_GTF_INVALID 0u         /**< Type: unused entry. */
-#define SDRV_GTF_PERMIT_ACCESS 1u   /**< Type: domid may map frame. */
-#define SDRV_GTF_ACCEPT_TRANSFER 2u /**< Type: page transfer (not supported). */
-#define SDRV_GTF_TRANSITIVE 3u      /**< Type: transitive grant (v2 only). */
-#define SDRV_GTF_TYPE_MASK 3u       /**< Mask of the type bits. */
-#define SDRV_GTF_READONLY (1u << 2) /**< Owner: mapping side may only read. */
-#define SDRV_GTF_READING (1u << 3)  /**< Mapper: the frame is mapped. */
-#define SDRV_GTF_WRITING (1u << 4)  /**< Mapper: the frame is mapped writable. */
-#define SDRV_GTF_SUB_PAGE (1u << 8) /**< v2 sub-page grant (refused for mapping). */
+#define SDRV_GTF_INVALID	 0u	   /**< Type: unused entry. */
+#define SDRV_GTF_PERMIT_ACCESS	 1u	   /**< Type: domid may map frame. */
+#define SDRV_GTF_ACCEPT_TRANSFER 2u	   /**< Type: page transfer (not supported). */
+#define SDRV_GTF_TRANSITIVE	 3u	   /**< Type: transitive grant (v2 only). */
+#define SDRV_GTF_TYPE_MASK	 3u	   /**< Mask of the type bits. */
+#define SDRV_GTF_READONLY	 (1u << 2) /**< Owner: mapping side may only read. */
+#define SDRV_GTF_READING	 (1u << 3) /**< Mapper: the frame is mapped. */
+#define SDRV_GTF_WRITING	 (1u << 4) /**< Mapper: the frame is mapped writable. */
+#define SDRV_GTF_SUB_PAGE	 (1u << 8) /**< v2 sub-page grant (refused for mapping). */
 /** @} */
 
 /** @brief Grant entries in one 4 KiB page. */

@@ -64,7 +64,7 @@ struct sdrv_sring {
 	uint32_t req_event; /**< Backend: notify me when req_prod passes this. */
 	uint32_t rsp_prod;  /**< Responses produced (written by the backend). */
 	uint32_t rsp_event; /**< Frontend: notify me when rsp_prod passes this. */
-	uint8_t pvt[4];     /**< Protocol-private bytes (netif smart-poll flag). */
+	uint8_t pvt[4];	    /**< Protocol-private bytes (netif smart-poll flag). */
 	uint8_t pad[44];    /**< Zero; reserved. */
 };
 
@@ -84,22 +84,22 @@ enum sdrv_ring_side {
  */
 struct sdrv_ring {
 	struct sdrv_sring *sring; /**< The shared header. */
-	unsigned char *ents;      /**< First entry (sring + 64). */
-	uint32_t nr_ents;         /**< Number of entries, a power of two. */
-	uint32_t mask;            /**< nr_ents - 1. */
-	uint32_t entry_size;      /**< Bytes per entry. */
+	unsigned char *ents;	  /**< First entry (sring + 64). */
+	uint32_t nr_ents;	  /**< Number of entries, a power of two. */
+	uint32_t mask;		  /**< nr_ents - 1. */
+	uint32_t entry_size;	  /**< Bytes per entry. */
 	sdrv_ring_idx_t prod_pvt; /**< Own producer index, not yet published. */
 	/** First index that may not be produced: cons + nr_ents for the
 	 *  frontend, cons for the backend, prod_pvt once broken. */
 	sdrv_ring_idx_t prod_limit;
-	sdrv_ring_idx_t pushed;   /**< Own producer index as last published. */
-	sdrv_ring_idx_t cons;     /**< Own consumer index into the peer's entries. */
+	sdrv_ring_idx_t pushed;	   /**< Own producer index as last published. */
+	sdrv_ring_idx_t cons;	   /**< Own consumer index into the peer's entries. */
 	sdrv_ring_idx_t peer_prod; /**< Validated snapshot of the peer's producer index. */
-	uint32_t side;            /**< enum sdrv_ring_side. */
-	uint32_t batch;           /**< Consumer: wake after this many entries (>= 1). */
-	uint64_t max_delay_ns;    /**< Consumer: bound on an entry's wait, 0 = none. */
-	uint64_t empty_seen_ns;   /**< Consumer: last time the ring was seen empty. */
-	const char *broken;       /**< NULL while healthy, else why it broke. */
+	uint32_t side;		   /**< enum sdrv_ring_side. */
+	uint32_t batch;		   /**< Consumer: wake after this many entries (>= 1). */
+	uint64_t max_delay_ns;	   /**< Consumer: bound on an entry's wait, 0 = none. */
+	uint64_t empty_seen_ns;	   /**< Consumer: last time the ring was seen empty. */
+	const char *broken;	   /**< NULL while healthy, else why it broke. */
 };
 
 /**
@@ -311,8 +311,7 @@ static inline int32_t sdrv__take_typed(struct sdrv_ring *r, void *dst, size_t ts
 	return (int32_t)n;
 }
 
-static inline int32_t sdrv__take(struct sdrv_ring *r, void *dst, uint32_t max, size_t esz,
-				 int back)
+static inline int32_t sdrv__take(struct sdrv_ring *r, void *dst, uint32_t max, size_t esz, int back)
 {
 	return sdrv__take_typed(r, dst, esz, max, esz, back);
 }
@@ -358,7 +357,8 @@ static inline void *sdrv__next_slot(struct sdrv_ring *r, size_t esz)
 	return slot;
 }
 
-static inline bool sdrv__push(struct sdrv_ring *r, uint32_t *prod_field, const uint32_t *event_field)
+static inline bool sdrv__push(struct sdrv_ring *r, uint32_t *prod_field,
+			      const uint32_t *event_field)
 {
 	sdrv_ring_idx_t old = r->pushed, new_prod = r->prod_pvt, ev;
 
@@ -618,10 +618,10 @@ SDRV_API int32_t sdrv_ring_back_final_check_at(struct sdrv_ring *r, uint64_t now
  * the tracker works without an allocator. All operations are O(1).
  */
 struct sdrv_ring_ids {
-	uint32_t n;         /**< Capacity. */
+	uint32_t n;	    /**< Capacity. */
 	uint32_t nr_free;   /**< Ids available. */
 	uint32_t free_head; /**< First free id, or n. */
-	uint32_t *link;     /**< Per id: next free id, or SDRV_RING_ID_BUSY. */
+	uint32_t *link;	    /**< Per id: next free id, or SDRV_RING_ID_BUSY. */
 };
 
 /** @brief Marks an id in use in sdrv_ring_ids::link. */
@@ -710,7 +710,7 @@ struct sdrv_pollsleep {
 	uint64_t min_ns;    /**< Smallest window (0 disables polling). */
 	uint64_t max_ns;    /**< Largest window. */
 	uint64_t start_ns;  /**< When the current poll began. */
-	uint64_t polls;     /**< Statistics: polls begun. */
+	uint64_t polls;	    /**< Statistics: polls begun. */
 	uint64_t sleeps;    /**< Statistics: sleeps reported. */
 };
 
@@ -769,88 +769,87 @@ SDRV_API void sdrv_pollsleep_slept(struct sdrv_pollsleep *ps, uint64_t slept_ns)
  * DEFINE_RING_TYPES, so both ends agree with a Xen peer on the layout.
  * The underlying `struct sdrv_ring` is the member `.r` for everything else.
  */
-#define SDRV_RING_DEFINE(name, req_t, rsp_t)                                                      \
-	union name##_entry {                                                                      \
-		req_t req;                                                                        \
-		rsp_t rsp;                                                                        \
-	};                                                                                        \
-	struct name##_front {                                                                     \
-		struct sdrv_ring r;                                                               \
-	};                                                                                        \
-	struct name##_back {                                                                      \
-		struct sdrv_ring r;                                                               \
-	};                                                                                        \
-	SDRV_RING_FN_ uint32_t name##_ring_size(size_t bytes)                                     \
-	{                                                                                         \
-		return sdrv_ring_size_for(bytes, sizeof(union name##_entry));                     \
-	}                                                                                         \
-	SDRV_RING_FN_ int name##_front_init(struct name##_front *f, void *shared, size_t bytes)  \
-	{                                                                                         \
-		return sdrv_ring_front_init(&f->r, shared, bytes, sizeof(union name##_entry));    \
-	}                                                                                         \
-	SDRV_RING_FN_ int name##_front_attach(struct name##_front *f, void *shared, size_t bytes, \
-					      sdrv_ring_idx_t start)                              \
-	{                                                                                         \
-		return sdrv_ring_front_attach(&f->r, shared, bytes, sizeof(union name##_entry),   \
-					      start);                                             \
-	}                                                                                         \
-	SDRV_RING_FN_ int name##_back_attach(struct name##_back *b, void *shared, size_t bytes,   \
-					     sdrv_ring_idx_t start)                               \
-	{                                                                                         \
-		return sdrv_ring_back_attach(&b->r, shared, bytes, sizeof(union name##_entry),    \
-					     start);                                              \
-	}                                                                                         \
-	SDRV_RING_FN_ uint32_t name##_front_free(const struct name##_front *f)                    \
-	{                                                                                         \
-		return f->r.prod_limit - f->r.prod_pvt;                                           \
-	}                                                                                         \
-	SDRV_RING_FN_ req_t *name##_front_next_req(struct name##_front *f)                       \
-	{                                                                                         \
-		return (req_t *)sdrv__next_slot(&f->r, sizeof(union name##_entry));               \
-	}                                                                                         \
-	SDRV_RING_FN_ bool name##_front_push(struct name##_front *f)                              \
-	{                                                                                         \
-		return sdrv__push(&f->r, &f->r.sring->req_prod, &f->r.sring->req_event);          \
-	}                                                                                         \
-	SDRV_RING_FN_ int32_t name##_front_take_rsps(struct name##_front *f, rsp_t *dst,          \
-						     uint32_t max)                                \
-	{                                                                                         \
-		_Static_assert(sizeof(rsp_t) <= sizeof(union name##_entry), "layout");            \
-		return sdrv__take_typed(&f->r, dst, sizeof(rsp_t), max,                           \
-					sizeof(union name##_entry), 0);                           \
-	}                                                                                         \
-	SDRV_RING_FN_ int32_t name##_front_take_rsp(struct name##_front *f, rsp_t *dst)           \
-	{                                                                                         \
-		return sdrv__take_one(&f->r, dst, sizeof(rsp_t), sizeof(union name##_entry), 0);  \
-	}                                                                                         \
-	SDRV_RING_FN_ int32_t name##_front_final_check(struct name##_front *f)                    \
-	{                                                                                         \
-		return sdrv__final_check(&f->r, &f->r.sring->rsp_event, 0);                       \
-	}                                                                                         \
-	SDRV_RING_FN_ int32_t name##_back_take_reqs(struct name##_back *b, req_t *dst,            \
-						    uint32_t max)                                 \
-	{                                                                                         \
-		return sdrv__take_typed(&b->r, dst, sizeof(req_t), max,                           \
-					sizeof(union name##_entry), 1);                           \
-	}                                                                                         \
-	SDRV_RING_FN_ int32_t name##_back_take_req(struct name##_back *b, req_t *dst)             \
-	{                                                                                         \
-		return sdrv__take_one(&b->r, dst, sizeof(req_t), sizeof(union name##_entry), 1);  \
-	}                                                                                         \
-	SDRV_RING_FN_ rsp_t *name##_back_next_rsp(struct name##_back *b)                         \
-	{                                                                                         \
-		return (rsp_t *)sdrv__next_slot(&b->r, sizeof(union name##_entry));               \
-	}                                                                                         \
-	SDRV_RING_FN_ bool name##_back_push(struct name##_back *b)                                \
-	{                                                                                         \
-		return sdrv__push(&b->r, &b->r.sring->rsp_prod, &b->r.sring->rsp_event);          \
-	}                                                                                         \
-	SDRV_RING_FN_ int32_t name##_back_final_check(struct name##_back *b)                      \
-	{                                                                                         \
-		return sdrv__final_check(&b->r, &b->r.sring->req_event, 1);                       \
-	}                                                                                         \
+#define SDRV_RING_DEFINE(name, req_t, rsp_t)                                                       \
+	union name##_entry {                                                                       \
+		req_t req;                                                                         \
+		rsp_t rsp;                                                                         \
+	};                                                                                         \
+	struct name##_front {                                                                      \
+		struct sdrv_ring r;                                                                \
+	};                                                                                         \
+	struct name##_back {                                                                       \
+		struct sdrv_ring r;                                                                \
+	};                                                                                         \
+	SDRV_RING_FN_ uint32_t name##_ring_size(size_t bytes)                                      \
+	{                                                                                          \
+		return sdrv_ring_size_for(bytes, sizeof(union name##_entry));                      \
+	}                                                                                          \
+	SDRV_RING_FN_ int name##_front_init(struct name##_front *f, void *shared, size_t bytes)    \
+	{                                                                                          \
+		return sdrv_ring_front_init(&f->r, shared, bytes, sizeof(union name##_entry));     \
+	}                                                                                          \
+	SDRV_RING_FN_ int name##_front_attach(struct name##_front *f, void *shared, size_t bytes,  \
+					      sdrv_ring_idx_t start)                               \
+	{                                                                                          \
+		return sdrv_ring_front_attach(&f->r, shared, bytes, sizeof(union name##_entry),    \
+					      start);                                              \
+	}                                                                                          \
+	SDRV_RING_FN_ int name##_back_attach(struct name##_back *b, void *shared, size_t bytes,    \
+					     sdrv_ring_idx_t start)                                \
+	{                                                                                          \
+		return sdrv_ring_back_attach(&b->r, shared, bytes, sizeof(union name##_entry),     \
+					     start);                                               \
+	}                                                                                          \
+	SDRV_RING_FN_ uint32_t name##_front_free(const struct name##_front *f)                     \
+	{                                                                                          \
+		return f->r.prod_limit - f->r.prod_pvt;                                            \
+	}                                                                                          \
+	SDRV_RING_FN_ req_t *name##_front_next_req(struct name##_front *f)                         \
+	{                                                                                          \
+		return (req_t *)sdrv__next_slot(&f->r, sizeof(union name##_entry));                \
+	}                                                                                          \
+	SDRV_RING_FN_ bool name##_front_push(struct name##_front *f)                               \
+	{                                                                                          \
+		return sdrv__push(&f->r, &f->r.sring->req_prod, &f->r.sring->req_event);           \
+	}                                                                                          \
+	SDRV_RING_FN_ int32_t name##_front_take_rsps(struct name##_front *f, rsp_t *dst,           \
+						     uint32_t max)                                 \
+	{                                                                                          \
+		_Static_assert(sizeof(rsp_t) <= sizeof(union name##_entry), "layout");             \
+		return sdrv__take_typed(&f->r, dst, sizeof(rsp_t), max,                            \
+					sizeof(union name##_entry), 0);                            \
+	}                                                                                          \
+	SDRV_RING_FN_ int32_t name##_front_take_rsp(struct name##_front *f, rsp_t *dst)            \
+	{                                                                                          \
+		return sdrv__take_one(&f->r, dst, sizeof(rsp_t), sizeof(union name##_entry), 0);   \
+	}                                                                                          \
+	SDRV_RING_FN_ int32_t name##_front_final_check(struct name##_front *f)                     \
+	{                                                                                          \
+		return sdrv__final_check(&f->r, &f->r.sring->rsp_event, 0);                        \
+	}                                                                                          \
+	SDRV_RING_FN_ int32_t name##_back_take_reqs(struct name##_back *b, req_t *dst,             \
+						    uint32_t max)                                  \
+	{                                                                                          \
+		return sdrv__take_typed(&b->r, dst, sizeof(req_t), max,                            \
+					sizeof(union name##_entry), 1);                            \
+	}                                                                                          \
+	SDRV_RING_FN_ int32_t name##_back_take_req(struct name##_back *b, req_t *dst)              \
+	{                                                                                          \
+		return sdrv__take_one(&b->r, dst, sizeof(req_t), sizeof(union name##_entry), 1);   \
+	}                                                                                          \
+	SDRV_RING_FN_ rsp_t *name##_back_next_rsp(struct name##_back *b)                           \
+	{                                                                                          \
+		return (rsp_t *)sdrv__next_slot(&b->r, sizeof(union name##_entry));                \
+	}                                                                                          \
+	SDRV_RING_FN_ bool name##_back_push(struct name##_back *b)                                 \
+	{                                                                                          \
+		return sdrv__push(&b->r, &b->r.sring->rsp_prod, &b->r.sring->rsp_event);           \
+	}                                                                                          \
+	SDRV_RING_FN_ int32_t name##_back_final_check(struct name##_back *b)                       \
+	{                                                                                          \
+		return sdrv__final_check(&b->r, &b->r.sring->req_event, 1);                        \
+	}                                                                                          \
 	struct name##__sdrv_ring_define_needs_semicolon
-
 
 SDRV_END_DECLS
 

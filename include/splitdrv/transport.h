@@ -67,13 +67,13 @@ typedef uint32_t sdrv_evtchn_port_t;
  * caller knows about.
  */
 struct sdrv_xport_opts {
-	size_t sz;               /**< sizeof(struct sdrv_xport_opts). */
-	const char *address;     /**< Transport address (POSIX: broker socket path);
-				      NULL for the default ($SPLITDRV_BROKER, then
-				      /run/splitdrv/broker.sock). */
-	uint32_t flags;          /**< SDRV_XPORT_PRIVILEGED, SDRV_XPORT_ISOLATE. */
-	sdrv_domid_t domid;      /**< Domain id wanted, or SDRV_DOMID_ANY. */
-	uint32_t grant_pages;    /**< Pages this domain can share (0: default 1024). */
+	size_t sz;	      /**< sizeof(struct sdrv_xport_opts). */
+	const char *address;  /**< Transport address (POSIX: broker socket path);
+				   NULL for the default ($SPLITDRV_BROKER, then
+				   /run/splitdrv/broker.sock). */
+	uint32_t flags;	      /**< SDRV_XPORT_PRIVILEGED, SDRV_XPORT_ISOLATE. */
+	sdrv_domid_t domid;   /**< Domain id wanted, or SDRV_DOMID_ANY. */
+	uint32_t grant_pages; /**< Pages this domain can share (0: default 1024). */
 };
 
 /** @brief A domain's connection to its transport (hypervisor, broker). */
@@ -123,7 +123,7 @@ SDRV_API const char *sdrv_xport_store_address(const struct sdrv_xport *x);
 
 /** @brief One piece of transport news. */
 struct sdrv_xport_event {
-	uint32_t type;      /**< SDRV_XPORT_EV_*. */
+	uint32_t type;	    /**< SDRV_XPORT_EV_*. */
 	sdrv_domid_t domid; /**< The domain concerned. */
 };
 
@@ -188,13 +188,13 @@ SDRV_API int sdrv_gnt_unmap(struct sdrv_xport *x, void *addr, uint32_t count);
 
 /** @brief One segment of a grant copy (Xen's gnttab_copy). */
 struct sdrv_gnt_copy_seg {
-	sdrv_domid_t granter;  /**< The domain that granted `ref`. */
-	sdrv_grant_ref_t ref;  /**< The granted page. */
-	uint16_t offset;       /**< Offset in that page. */
-	uint16_t len;          /**< Bytes; offset + len <= 4096. */
-	bool to_grant;         /**< true: local -> granted page; false: the reverse. */
-	void *local;           /**< Local buffer of `len` bytes. */
-	int status;            /**< out: 0 or a negative errno. */
+	sdrv_domid_t granter; /**< The domain that granted `ref`. */
+	sdrv_grant_ref_t ref; /**< The granted page. */
+	uint16_t offset;      /**< Offset in that page. */
+	uint16_t len;	      /**< Bytes; offset + len <= 4096. */
+	bool to_grant;	      /**< true: local -> granted page; false: the reverse. */
+	void *local;	      /**< Local buffer of `len` bytes. */
+	int status;	      /**< out: 0 or a negative errno. */
 };
 
 /**

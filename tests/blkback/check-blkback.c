@@ -60,11 +60,11 @@
 #include "../common/tutil.h"
 #include "tfront.h"
 
-#define PAGE	 4096u
-#define IMG_MB	 32u
-#define NDEVS	 8
-#define XVDA	 51712u
-#define BE	 0
+#define PAGE   4096u
+#define IMG_MB 32u
+#define NDEVS  8
+#define XVDA   51712u
+#define BE     0
 
 struct shared {
 	_Atomic int stop, ready, generation, hv_stop;
@@ -84,7 +84,7 @@ static int failures;
 #define CHECK(c, ...)                                                                              \
 	do {                                                                                       \
 		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __func__, __LINE__, #c);              \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __func__, __LINE__, #c);               \
 			fprintf(stderr, __VA_ARGS__);                                              \
 			fprintf(stderr, "\n");                                                     \
 			return 1;                                                                  \
@@ -188,8 +188,8 @@ static int dev_info(sdrv_domid_t fe, uint32_t devid, struct sdrv_blkback_dev_inf
 	return -1;
 }
 
-static int wait_dev(sdrv_domid_t fe, uint32_t devid, int (*pred)(const struct sdrv_blkback_dev_info *),
-		    int ms)
+static int wait_dev(sdrv_domid_t fe, uint32_t devid,
+		    int (*pred)(const struct sdrv_blkback_dev_info *), int ms)
 {
 	struct sdrv_blkback_dev_info d;
 
@@ -233,21 +233,25 @@ static void publish_list(struct sdrv_blkback *b)
 	atomic_fetch_add(&sh->lock, 1);
 	for (uint32_t i = 0; i < n && i < NDEVS; i++) {
 		sh->devs[i] = d[i];
-		snprintf(sh->broken[i], sizeof(sh->broken[i]), "%s", d[i].broken ? d[i].broken : "");
+		snprintf(sh->broken[i], sizeof(sh->broken[i]), "%s",
+			 d[i].broken ? d[i].broken : "");
 		sh->devs[i].broken = NULL;
 	}
 	atomic_store(&sh->ndevs, n);
 	atomic_fetch_add(&sh->lock, 1);
 	getrusage(RUSAGE_SELF, &ru);
 	atomic_store(&sh->cpu_us, (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-				       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
+				      (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
 	atomic_store(&sh->nfds, count_fds());
 }
 
 static int blkback_main(void)
 {
-	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .address = broker, .domid = BE,
-				     .flags = SDRV_XPORT_PRIVILEGED, .grant_pages = 16};
+	struct sdrv_xport_opts xo = {.sz = sizeof(xo),
+				     .address = broker,
+				     .domid = BE,
+				     .flags = SDRV_XPORT_PRIVILEGED,
+				     .grant_pages = 16};
 	struct sdrv_xs_opts so = {.sz = sizeof(so), .timeout_ms = 20000};
 	struct sdrv_blkback_opts bo = {.sz = sizeof(bo), .log = bb_log};
 	struct sdrv_xport *x;
@@ -328,7 +332,8 @@ static bool backend_closed(struct tf *t)
 static void fill(struct tf *t, uint32_t page, uint32_t n, unsigned seed)
 {
 	for (size_t i = 0; i < (size_t)n * PAGE; i++)
-		t->data[(size_t)page * PAGE + i] = (unsigned char)((i * 31 + seed * 7 + (i >> 12)) ^ seed);
+		t->data[(size_t)page * PAGE + i] =
+		    (unsigned char)((i * 31 + seed * 7 + (i >> 12)) ^ seed);
 }
 
 /* Write n pages from data page `page` at `sector`, read them back into
@@ -406,7 +411,8 @@ static int fe_basic(void)
 	CHECK(sdrv_ring_front_free(&t.q[0].r) == 0, "ring full");
 	for (uint32_t i = 0; i < nents; i++) {
 		CHECK(tf_get(&t, 0, &rsp, 10000) == 1, "response %u", i);
-		CHECK(rsp.status == 0 && rsp.id >= 100 && rsp.id < 100 + nents && !seen[rsp.id - 100],
+		CHECK(rsp.status == 0 && rsp.id >= 100 && rsp.id < 100 + nents &&
+			  !seen[rsp.id - 100],
 		      "response id %llu", (unsigned long long)rsp.id);
 		seen[rsp.id - 100] = true;
 	}
@@ -422,7 +428,8 @@ static int fe_basic(void)
 	CHECK(tf_do(&t, 0, &r) == SDRV_BLKIF_RSP_OKAY, "flush");
 	fill(&t, 100, 4, 99);
 	for (int i = 0; i < 8; i++) { /* writes, then a barrier behind them */
-		tf_req(&t, &r, SDRV_BLKIF_OP_WRITE, 400 + i, 5000 + (uint64_t)i * 8, 100 + i % 4, 1);
+		tf_req(&t, &r, SDRV_BLKIF_OP_WRITE, 400 + i, 5000 + (uint64_t)i * 8, 100 + i % 4,
+		       1);
 		tf_put(&t, 0, &r);
 	}
 	tf_req(&t, &r, SDRV_BLKIF_OP_WRITE_BARRIER, 10, 6000, 100, 4);
@@ -459,7 +466,8 @@ static int fe_basic(void)
 	tf_req(&t, &r, SDRV_BLKIF_OP_READ, 13, 32768, 100, 1);
 	CHECK(tf_do(&t, 0, &r) == 0, "read the hole");
 	for (uint32_t i = 0; i < PAGE; i++)
-		CHECK(t.data[100 * PAGE + i] == 0, "the hole reads %u at %u", t.data[100 * PAGE + i], i);
+		CHECK(t.data[100 * PAGE + i] == 0, "the hole reads %u at %u",
+		      t.data[100 * PAGE + i], i);
 
 	tf_close(&t, 5000);
 	return 0;
@@ -477,7 +485,8 @@ static int fe_multi(void)
 	CHECK(tf_wait_connected(&t, 10000) == 0, "connect");
 	CHECK(sdrv_ring_nr_ents(&t.q[0].r) == 128, "4 pages hold 128 entries");
 	for (int i = 0; i < 10; i++)
-		if (write_read(&t, (unsigned)i % 2, "d0", 9000 + (uint64_t)i * 100, 0, 11, 20, 40 + i))
+		if (write_read(&t, (unsigned)i % 2, "d0", 9000 + (uint64_t)i * 100, 0, 11, 20,
+			       40 + i))
 			return 1;
 	tf_close(&t, 5000);
 	for (int a = 1; a < 4; a++) {
@@ -487,8 +496,8 @@ static int fe_multi(void)
 		CHECK(tf_wait_connected(&t, 10000) == 0, "connect %s", abis[a]);
 		CHECK(t.esz == (a == 1 ? 108u : 112u), "entry size");
 		for (int i = 0; i < 4; i++)
-			if (write_read(&t, 0, "d0", 12000 + (uint64_t)i * 100 + a * 1000, 0, 1 + i * 3,
-				       20, 70 + i))
+			if (write_read(&t, 0, "d0", 12000 + (uint64_t)i * 100 + a * 1000, 0,
+				       1 + i * 3, 20, 70 + i))
 				return 1;
 		tf_close(&t, 5000);
 	}
@@ -1047,7 +1056,8 @@ int main(void)
 	{
 		char p[128];
 
-		for (const char *const *n = (const char *const[]){"d0", "d1", "ro", NULL}; *n; n++) {
+		for (const char *const *n = (const char *const[]){"d0", "d1", "ro", NULL}; *n;
+		     n++) {
 			img_path(p, sizeof(p), *n);
 			unlink(p);
 		}

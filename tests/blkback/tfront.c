@@ -35,7 +35,8 @@ static int publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 			q->ring = sdrv_gnt_share(t->x, t->o.backend, pages, true, q->refs);
 			if (!q->ring)
 				return -errno;
-			if ((r = sdrv_ring_front_init(&q->r, q->ring, (size_t)pages * PAGE, t->esz)))
+			if ((r = sdrv_ring_front_init(&q->r, q->ring, (size_t)pages * PAGE,
+						      t->esz)))
 				return r;
 			if ((r = sdrv_evtchn_alloc_unbound(t->x, t->o.backend, &q->port)) < 0)
 				return r;
@@ -57,7 +58,8 @@ static int publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 		}
 		if (sdrv_xs_directory(t->xs, tx, dir, &names, &n) == 0) {
 			for (unsigned i = 0; i < n; i++)
-				if (!strncmp(names[i], "ring-ref", 8) || !strncmp(names[i], "queue-", 6)) {
+				if (!strncmp(names[i], "ring-ref", 8) ||
+				    !strncmp(names[i], "queue-", 6)) {
 					snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 					sdrv_xs_rm(t->xs, tx, path);
 				}
@@ -68,9 +70,8 @@ static int publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 	    (r = sdrv_xenbus_write_uint(t->xs, tx, dir, SDRV_XENBUS_KEY_NUM_QUEUES,
 					t->o.nr_queues)) < 0)
 		return r;
-	if (t->o.order &&
-	    (r = sdrv_xenbus_write_uint(t->xs, tx, dir, SDRV_XENBUS_KEY_RING_PAGE_ORDER,
-					t->o.order)) < 0)
+	if (t->o.order && (r = sdrv_xenbus_write_uint(
+			       t->xs, tx, dir, SDRV_XENBUS_KEY_RING_PAGE_ORDER, t->o.order)) < 0)
 		return r;
 	for (unsigned i = 0; i < t->o.nr_queues; i++) {
 		sdrv_xenbus_queue_dir(qdir, sizeof(qdir), dir, t->o.nr_queues, i);
@@ -80,8 +81,8 @@ static int publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 						t->q[i].port)) < 0)
 			return r;
 	}
-	if (t->o.protocol &&
-	    (r = sdrv_xenbus_write_str(t->xs, tx, dir, SDRV_XENBUS_KEY_PROTOCOL, t->o.protocol)) < 0)
+	if (t->o.protocol && (r = sdrv_xenbus_write_str(t->xs, tx, dir, SDRV_XENBUS_KEY_PROTOCOL,
+							t->o.protocol)) < 0)
 		return r;
 	if (t->o.persistent &&
 	    (r = sdrv_xenbus_write_uint(t->xs, tx, dir, "feature-persistent", 1)) < 0)
@@ -313,8 +314,8 @@ void tf_req_indirect(struct tf *t, struct sdrv_blkif_req *r, uint8_t op, uint64_
 		     uint64_t sector, uint32_t page, uint32_t nsegs, uint32_t ind_page)
 {
 	struct sdrv_blkif_seg segs[SDRV_BLKIF_MAX_INDIRECT_SEGMENTS];
-	uint32_t npages = (nsegs + SDRV_BLKIF_SEGS_PER_INDIRECT_FRAME - 1) /
-			  SDRV_BLKIF_SEGS_PER_INDIRECT_FRAME;
+	uint32_t npages =
+	    (nsegs + SDRV_BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / SDRV_BLKIF_SEGS_PER_INDIRECT_FRAME;
 
 	memset(r, 0, sizeof(*r));
 	memset(segs, 0, sizeof(segs));

@@ -76,8 +76,7 @@ static void check_batch(const uint8_t *p, const struct sdrv_pm_hdr *h, unsigned 
 		    (nfds != 0 && nfds != count))
 			fail("accepted a bad MAP reply");
 	}
-	if (h->type == (SDRV_PM_COPY | SDRV_PM_REPLY) && h->len > 8 &&
-	    rd32(p + 4) != h->len - 8)
+	if (h->type == (SDRV_PM_COPY | SDRV_PM_REPLY) && h->len > 8 && rd32(p + 4) != h->len - 8)
 		fail("accepted a bad COPY reply");
 }
 
@@ -137,28 +136,28 @@ static size_t seed_msg(uint8_t *buf, uint64_t *rng)
 		uint8_t nfds;
 		uint8_t to_client;
 	} shapes[] = {
-		{SDRV_PM_HELLO, 16, 2, 0},
-		{SDRV_PM_MAP_SETUP, 4, 0, 0},
-		{SDRV_PM_ALLOC_UNBOUND, 8, 1, 0},
-		{SDRV_PM_BIND, 16, 1, 0},
-		{SDRV_PM_CLOSE, 4, 0, 0},
-		{SDRV_PM_HELLO | SDRV_PM_REPLY, 20, 0, 1},
-		{SDRV_PM_MAP_SETUP | SDRV_PM_REPLY, 16, 2, 1},
-		{SDRV_PM_BIND | SDRV_PM_REPLY, 8, 1, 1},
-		{SDRV_PM_CLOSE | SDRV_PM_REPLY, 8, 0, 1},
-		{SDRV_PM_SHARE, 16, 2, 0},
-		{SDRV_PM_MAP, 16, 0, 0},
-		{SDRV_PM_UNMAP, 12, 0, 0},
-		{SDRV_PM_COPY, 20, 0, 0},
-		{SDRV_PM_COPY, 16, 0, 0},
-		{SDRV_PM_SHARE | SDRV_PM_REPLY, 8, 0, 1},
-		{SDRV_PM_MAP | SDRV_PM_REPLY, 24, 2, 1},
-		{SDRV_PM_UNMAP | SDRV_PM_REPLY, 8, 0, 1},
-		{SDRV_PM_COPY | SDRV_PM_REPLY, 8, 0, 1},
-		{SDRV_PM_COPY | SDRV_PM_REPLY, 12, 0, 1},
-		{SDRV_PM_EV_BOUND, 16, 1, 1},
-		{SDRV_PM_EV_PORT_CLOSED, 4, 0, 1},
-		{SDRV_PM_EV_PEER_DIED, 4, 0, 1},
+	    {SDRV_PM_HELLO, 16, 2, 0},
+	    {SDRV_PM_MAP_SETUP, 4, 0, 0},
+	    {SDRV_PM_ALLOC_UNBOUND, 8, 1, 0},
+	    {SDRV_PM_BIND, 16, 1, 0},
+	    {SDRV_PM_CLOSE, 4, 0, 0},
+	    {SDRV_PM_HELLO | SDRV_PM_REPLY, 20, 0, 1},
+	    {SDRV_PM_MAP_SETUP | SDRV_PM_REPLY, 16, 2, 1},
+	    {SDRV_PM_BIND | SDRV_PM_REPLY, 8, 1, 1},
+	    {SDRV_PM_CLOSE | SDRV_PM_REPLY, 8, 0, 1},
+	    {SDRV_PM_SHARE, 16, 2, 0},
+	    {SDRV_PM_MAP, 16, 0, 0},
+	    {SDRV_PM_UNMAP, 12, 0, 0},
+	    {SDRV_PM_COPY, 20, 0, 0},
+	    {SDRV_PM_COPY, 16, 0, 0},
+	    {SDRV_PM_SHARE | SDRV_PM_REPLY, 8, 0, 1},
+	    {SDRV_PM_MAP | SDRV_PM_REPLY, 24, 2, 1},
+	    {SDRV_PM_UNMAP | SDRV_PM_REPLY, 8, 0, 1},
+	    {SDRV_PM_COPY | SDRV_PM_REPLY, 8, 0, 1},
+	    {SDRV_PM_COPY | SDRV_PM_REPLY, 12, 0, 1},
+	    {SDRV_PM_EV_BOUND, 16, 1, 1},
+	    {SDRV_PM_EV_PORT_CLOSED, 4, 0, 1},
+	    {SDRV_PM_EV_PEER_DIED, 4, 0, 1},
 	};
 	unsigned k = (unsigned)(tu_rand(rng) % (sizeof(shapes) / sizeof(shapes[0])));
 	uint8_t payload[64] = {0};
@@ -174,8 +173,8 @@ static size_t seed_msg(uint8_t *buf, uint64_t *rng)
 	case SDRV_PM_MAP:
 	case SDRV_PM_UNMAP:
 	case SDRV_PM_MAP | SDRV_PM_REPLY:
-		payload[4] = (uint8_t)((shapes[k].len - (shapes[k].type & SDRV_PM_REPLY ? 16 : 8)) /
-				       4);
+		payload[4] =
+		    (uint8_t)((shapes[k].len - (shapes[k].type & SDRV_PM_REPLY ? 16 : 8)) / 4);
 		break;
 	case SDRV_PM_COPY:
 		if (shapes[k].len > 16) {

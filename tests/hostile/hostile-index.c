@@ -764,14 +764,14 @@ static void check_request_slots(const struct geom *gm)
 				size_t off = (size_t)(slot - mem);
 
 				CHECK(memcmp(before, mem, off) == 0 &&
-					      memcmp(before + off + esz, mem + off + esz,
-						     bytes - off - esz) == 0,
+					  memcmp(before + off + esz, mem + off + esz,
+						 bytes - off - esz) == 0,
 				      "frontend: next_req wrote shared memory outside its slot");
 			}
 			for (size_t b = 0; b < esz; b++)
 				CHECK(slot[b] == 0,
-				      "frontend esz %zu: byte %zu of slot %u (round %u) is %#x", esz,
-				      b, i, round, slot[b]);
+				      "frontend esz %zu: byte %zu of slot %u (round %u) is %#x",
+				      esz, b, i, round, slot[b]);
 			slot[0] = (unsigned char)(round + 1);
 		}
 		CHECK(side_next(&x) == NULL, "frontend: request slot handed out on a full ring");

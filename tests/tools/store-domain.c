@@ -15,12 +15,12 @@
 #include <splitdrv/transport.h>
 #include <splitdrv/xs.h>
 
-#define CHECK(c)                                                                                 \
-	do {                                                                                     \
-		if (!(c)) {                                                                      \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);             \
-			exit(1);                                                                 \
-		}                                                                                \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);               \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 int main(int argc, char **argv)

@@ -27,13 +27,13 @@
 #include "../common/tutil.h"
 
 /* Fail the current process (a child: its parent sees the status). */
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "FAIL [pid %ld] %s:%d: %s (errno %s)\n",             \
-				(long)getpid(), __FILE__, __LINE__, #cond, strerror(errno)); \
-			exit(TU_FAIL);                                                     \
-		}                                                                          \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL [pid %ld] %s:%d: %s (errno %s)\n", (long)getpid(),   \
+				__FILE__, __LINE__, #cond, strerror(errno));                       \
+			exit(TU_FAIL);                                                             \
+		}                                                                                  \
 	} while (0)
 
 struct pt_env {

@@ -75,7 +75,7 @@ static void mapper(struct pt_env *e, void *arg)
 	pt_wait_flag(&s->stage_g, 2, "granter shared");
 	for (uint64_t i = 0; i < n; i++) {
 		unsigned char *m = sdrv_gnt_map(x, (sdrv_domid_t)s->g_domid, 1, &s->ref,
-						 (i & 1) == 0 || i + 1 == n, &st);
+						(i & 1) == 0 || i + 1 == n, &st);
 
 		CHECK(m != NULL && st == 0);
 		if (i == 0)

@@ -34,7 +34,8 @@ static int check_fill(const unsigned char *p, uint32_t seed)
 /* Wait for PEER_DIED about `domid`; returns the milliseconds it took. */
 static uint64_t wait_died(struct sdrv_xport *x, sdrv_domid_t domid)
 {
-	uint64_t t0 = tu_now_ns(), end = t0 + (tu_under_valgrind() ? 300ull : 10ull) * 1000000000ull;
+	uint64_t t0 = tu_now_ns(),
+		 end = t0 + (tu_under_valgrind() ? 300ull : 10ull) * 1000000000ull;
 
 	for (;;) {
 		struct pollfd pfd = {.fd = sdrv_xport_fd(x), .events = POLLIN};

@@ -72,7 +72,7 @@ static void frontend(struct pt_env *e, void *arg)
 	/* Mapped: ending access must fail, and unshare frees nothing. */
 	CHECK(sdrv_gnt_end(x, rw[0]) == -EBUSY);
 	CHECK(sdrv_gnt_unshare(x, pages, 2) == -EBUSY);
-	CHECK(sdrv_gnt_end(x, 3) == -EINVAL);     /* reserved */
+	CHECK(sdrv_gnt_end(x, 3) == -EINVAL);	   /* reserved */
 	CHECK(sdrv_gnt_end(x, 100000) == -EINVAL); /* out of range */
 	pt_set_flag(&s->stage_f, 3);
 
@@ -191,15 +191,29 @@ static void backend(struct pt_env *e, void *arg)
 
 		memset(seg, 0, sizeof(seg));
 		memset(w, 0xAB, sizeof(w));
-		seg[0] = (struct sdrv_gnt_copy_seg){.granter = fe, .ref = s->ro, .offset = 8,
-						    .len = 16, .to_grant = false, .local = buf};
-		seg[1] = (struct sdrv_gnt_copy_seg){.granter = fe, .ref = s->ro, .offset = 0,
-						    .len = 4, .to_grant = true, .local = w};
-		seg[2] = (struct sdrv_gnt_copy_seg){.granter = fe, .ref = s->rw[1],
-						    .offset = 4000, .len = 96, .to_grant = true,
+		seg[0] = (struct sdrv_gnt_copy_seg){.granter = fe,
+						    .ref = s->ro,
+						    .offset = 8,
+						    .len = 16,
+						    .to_grant = false,
+						    .local = buf};
+		seg[1] = (struct sdrv_gnt_copy_seg){.granter = fe,
+						    .ref = s->ro,
+						    .offset = 0,
+						    .len = 4,
+						    .to_grant = true,
 						    .local = w};
-		seg[3] = (struct sdrv_gnt_copy_seg){.granter = fe, .ref = s->rw[1],
-						    .offset = 4090, .len = 10, .to_grant = false,
+		seg[2] = (struct sdrv_gnt_copy_seg){.granter = fe,
+						    .ref = s->rw[1],
+						    .offset = 4000,
+						    .len = 96,
+						    .to_grant = true,
+						    .local = w};
+		seg[3] = (struct sdrv_gnt_copy_seg){.granter = fe,
+						    .ref = s->rw[1],
+						    .offset = 4090,
+						    .len = 10,
+						    .to_grant = false,
 						    .local = buf};
 		CHECK(sdrv_gnt_copy(x, seg, 4) == -EIO);
 		CHECK(seg[0].status == 0 && memcmp(buf, "RRRRRRRRRRRRRRRR", 16) == 0);

@@ -89,8 +89,7 @@ static int request(int fd, uint16_t type, uint32_t seq, const void *p, size_t le
 }
 
 /* Send `n` bytes; the broker must hang up. */
-static void expect_drop(struct pt_env *e, const void *buf, size_t n, const int *fds,
-			unsigned nfds)
+static void expect_drop(struct pt_env *e, const void *buf, size_t n, const int *fds, unsigned nfds)
 {
 	int fd = raw_connect(e);
 	char c;
@@ -123,8 +122,8 @@ static void refused_ids(struct pt_env *e, struct shm *s)
 	errno = 0;
 	CHECK(pt_open(e, 0, 0x7FF5, 4) == NULL && errno == EPERM);
 	{
-		struct sdrv_xport_opts o = {.sz = sizeof(o), .address = "/nonexistent/sock",
-					    .domid = SDRV_DOMID_ANY};
+		struct sdrv_xport_opts o = {
+		    .sz = sizeof(o), .address = "/nonexistent/sock", .domid = SDRV_DOMID_ANY};
 
 		errno = 0;
 		CHECK(sdrv_xport_open("posix", &o) == NULL && errno == ECONNREFUSED);
@@ -135,8 +134,8 @@ static void refused_ids(struct pt_env *e, struct shm *s)
 
 static void bad_requests(struct pt_env *e)
 {
-	struct sdrv_pm_hello hello = {.version = SDRV_PM_VERSION, .domid = SDRV_DOMID_ANY,
-				      .grant_pages = 4};
+	struct sdrv_pm_hello hello = {
+	    .version = SDRV_PM_VERSION, .domid = SDRV_DOMID_ANY, .grant_pages = 4};
 	struct sdrv_pm_map_setup ms = {.granter = 1};
 	unsigned char buf[SDRV_PM_MAX_MSG + 64];
 	int fd = raw_connect(e), fds[SDRV_PM_MAX_FDS + 1], pfd[2];
@@ -147,8 +146,7 @@ static void bad_requests(struct pt_env *e)
 	CHECK(request(fd, SDRV_PM_MAP_SETUP, 6, &ms, sizeof(ms), NULL, 0) == -ENOTCONN);
 	CHECK(request(fd, SDRV_PM_HELLO, 7, &hello, 12, NULL, 0) == -EBADMSG);
 	CHECK(request(fd, SDRV_PM_HELLO, 8, &hello, sizeof(hello), NULL, 0) == -EBADMSG);
-	CHECK(request(fd, SDRV_PM_HELLO, 0xFFFFFFFFu, &hello, sizeof(hello), NULL, 0) ==
-	      -EBADMSG);
+	CHECK(request(fd, SDRV_PM_HELLO, 0xFFFFFFFFu, &hello, sizeof(hello), NULL, 0) == -EBADMSG);
 	/* Not memfds; memfds not sealed; sealed but of the wrong size. */
 	CHECK(pipe2(pfd, O_CLOEXEC) == 0);
 	CHECK(request(fd, SDRV_PM_HELLO, 9, &hello, sizeof(hello), pfd, 2) == -EINVAL);
@@ -183,8 +181,8 @@ static void bad_requests(struct pt_env *e)
 
 	/* Framing errors: the connection is dropped. */
 	n = sdrv_pm_encode(buf, SDRV_PM_MAP_SETUP, 1, &ms, sizeof(ms));
-	expect_drop(e, buf, 5, NULL, 0);                /* truncated header */
-	expect_drop(e, buf, n - 1, NULL, 0);            /* len disagrees */
+	expect_drop(e, buf, 5, NULL, 0);     /* truncated header */
+	expect_drop(e, buf, n - 1, NULL, 0); /* len disagrees */
 	buf[0] ^= 0xFF;
 	expect_drop(e, buf, n, NULL, 0); /* bad magic */
 	buf[0] ^= 0xFF;
@@ -251,8 +249,8 @@ static void garbage(struct pt_env *e)
 		}
 	}
 	close(fd);
-	printf("garbage: %llu datagrams, %d error replies, %d disconnects\n",
-	       (unsigned long long)n, replies, drops);
+	printf("garbage: %llu datagrams, %d error replies, %d disconnects\n", (unsigned long long)n,
+	       replies, drops);
 	CHECK(replies > 0 && drops > 0);
 }
 
@@ -349,6 +347,6 @@ int main(void)
 	uid_t other = getuid() + 1; /* our uid may not be privileged */
 
 	signal(SIGPIPE, SIG_IGN);
-	return pt_run_pair("posix-hostile", 60, &other, 1, good_domain,
-			   "posix-hostile good domain", raw_client, "posix-hostile raw client");
+	return pt_run_pair("posix-hostile", 60, &other, 1, good_domain, "posix-hostile good domain",
+			   raw_client, "posix-hostile raw client");
 }

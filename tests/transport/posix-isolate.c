@@ -108,12 +108,12 @@ static int sealed(size_t size, ino_t *ino)
 }
 
 /* MAP one batch by hand: the statuses in st, descriptors in fds. */
-static int raw_map(int sock, uint32_t seq, sdrv_domid_t granter, const uint32_t *refs,
-		   uint32_t n, bool writable, int32_t *st, int *fds, unsigned *nfds)
+static int raw_map(int sock, uint32_t seq, sdrv_domid_t granter, const uint32_t *refs, uint32_t n,
+		   bool writable, int32_t *st, int *fds, unsigned *nfds)
 {
 	unsigned char buf[256], rep[SDRV_PM_MAX_PAYLOAD];
-	struct sdrv_pm_map m = {.granter = granter, .count = n,
-				.flags = writable ? SDRV_PM_MAP_WRITABLE : 0};
+	struct sdrv_pm_map m = {
+	    .granter = granter, .count = n, .flags = writable ? SDRV_PM_MAP_WRITABLE : 0};
 	size_t rlen = 0;
 	int r;
 
@@ -132,7 +132,10 @@ static int raw_copy(int sock, uint32_t seq, sdrv_domid_t granter, uint32_t ref, 
 		    uint16_t len, bool to_grant, unsigned char *data)
 {
 	unsigned char buf[SDRV_PM_MAX_PAYLOAD], rep[SDRV_PM_MAX_PAYLOAD];
-	struct sdrv_pm_copy m = {.granter = granter, .ref = ref, .offset = off, .len = len,
+	struct sdrv_pm_copy m = {.granter = granter,
+				 .ref = ref,
+				 .offset = off,
+				 .len = len,
 				 .flags = to_grant ? SDRV_PM_COPY_TO_GRANT : 0};
 	size_t rlen = 0;
 	int r;
@@ -140,8 +143,8 @@ static int raw_copy(int sock, uint32_t seq, sdrv_domid_t granter, uint32_t ref, 
 	memcpy(buf, &m, sizeof(m));
 	if (to_grant)
 		memcpy(buf + sizeof(m), data, len);
-	r = raw_call(sock, SDRV_PM_COPY, seq, buf, sizeof(m) + (to_grant ? len : 0), NULL, 0,
-		     rep, &rlen, NULL, NULL);
+	r = raw_call(sock, SDRV_PM_COPY, seq, buf, sizeof(m) + (to_grant ? len : 0), NULL, 0, rep,
+		     &rlen, NULL, NULL);
 	if (r == 0 && !to_grant) {
 		CHECK(rlen == 8u + len);
 		memcpy(data, rep + 8, len);
@@ -354,12 +357,20 @@ static void mapper_b(struct pt_env *e, void *arg)
 	/* Copy through the broker. */
 	{
 		struct sdrv_gnt_copy_seg seg[4] = {
-			{.granter = a, .ref = s->ro[1], .offset = 0, .len = PAGE, .local = buf},
-			{.granter = a, .ref = s->rw[0], .offset = 100, .len = 1, .to_grant = true,
-			 .local = (unsigned char[]){0x11}},
-			{.granter = a, .ref = s->ro[0], .offset = 0, .len = 8, .to_grant = true,
-			 .local = buf},
-			{.granter = a, .ref = s->rw[1], .offset = 4000, .len = 200, .local = buf},
+		    {.granter = a, .ref = s->ro[1], .offset = 0, .len = PAGE, .local = buf},
+		    {.granter = a,
+		     .ref = s->rw[0],
+		     .offset = 100,
+		     .len = 1,
+		     .to_grant = true,
+		     .local = (unsigned char[]){0x11}},
+		    {.granter = a,
+		     .ref = s->ro[0],
+		     .offset = 0,
+		     .len = 8,
+		     .to_grant = true,
+		     .local = buf},
+		    {.granter = a, .ref = s->rw[1], .offset = 4000, .len = 200, .local = buf},
 		};
 
 		CHECK(sdrv_gnt_copy(x, seg, 4) == -EIO);
@@ -374,13 +385,13 @@ static void mapper_b(struct pt_env *e, void *arg)
 			big[i] = (unsigned char)(i ^ 0x5A);
 		big[0] = 0xB2;
 		big[4095] = 0x22;
-		seg[0] = (struct sdrv_gnt_copy_seg){.granter = a, .ref = s->rw[1], .len = PAGE,
-						    .to_grant = true, .local = big};
+		seg[0] = (struct sdrv_gnt_copy_seg){
+		    .granter = a, .ref = s->rw[1], .len = PAGE, .to_grant = true, .local = big};
 		CHECK(sdrv_gnt_copy(x, seg, 1) == 0 && seg[0].status == 0);
 		CHECK(memcmp(mw + PAGE, big, PAGE) == 0);
 		/* Not granted to us. */
-		seg[0] = (struct sdrv_gnt_copy_seg){.granter = a, .ref = s->c_ref, .len = 8,
-						    .local = buf};
+		seg[0] = (struct sdrv_gnt_copy_seg){
+		    .granter = a, .ref = s->c_ref, .len = 8, .local = buf};
 		CHECK(sdrv_gnt_copy(x, seg, 1) == -EIO && seg[0].status == -EPERM);
 	}
 	pt_set_flag(&s->stage_b, 2);
@@ -441,8 +452,8 @@ static void attack_ro_fd(int fd, uint32_t page)
 static void raw_r(struct pt_env *e, void *arg)
 {
 	struct shm *s = arg;
-	struct sdrv_pm_hello hello = {.version = SDRV_PM_VERSION, .domid = SDRV_DOMID_ANY,
-				      .grant_pages = 4};
+	struct sdrv_pm_hello hello = {
+	    .version = SDRV_PM_VERSION, .domid = SDRV_DOMID_ANY, .grant_pages = 4};
 	struct sdrv_pm_hello_rep hr;
 	struct sdrv_pm_map_setup ms;
 	unsigned char rep[SDRV_PM_MAX_PAYLOAD], data[PAGE];
@@ -467,7 +478,8 @@ static void raw_r(struct pt_env *e, void *arg)
 	/* No table, no pool: the broker refuses to hand them out. */
 	ms = (struct sdrv_pm_map_setup){.granter = a};
 	CHECK(raw_call(sock, SDRV_PM_MAP_SETUP, seq++, &ms, sizeof(ms), NULL, 0, NULL, NULL, fds,
-		       &nfds) == -EOPNOTSUPP && nfds == 0);
+		       &nfds) == -EOPNOTSUPP &&
+	      nfds == 0);
 	/* Not ours: nothing pinned, no descriptor at all. */
 	refs[0] = s->r_ro[0];
 	refs[1] = s->rw[0]; /* B's */

@@ -29,7 +29,7 @@ struct msg_rsp {
 SDRV_RING_DEFINE(msg, struct msg_req, struct msg_rsp);
 
 #define PAGE SDRV_PAGE_SIZE
-#define ESZ 64u
+#define ESZ  64u
 
 static void *page_new(size_t bytes, int fill)
 {
@@ -82,13 +82,14 @@ START_TEST(size_for_matches_xen_rounding)
 		size_t bytes, esz;
 		uint32_t n;
 	} t[] = {
-		{4096, 112, 32},     /* blkif: 36 fit, rounded down */
-		{8192, 112, 64},     {65536, 112, 512}, {4096, 12, 256}, /* netif tx */
-		{65536, 12, 4096},   {4096, 8, 256},    /* netif rx */
-		{4096, 16, 128},     /* netif ctrl */
-		{4096, 4, 512},      {4096, 64, 32}, {4096 << 8, 64, 8192},
-		{128, 64, 1},        {127, 64, 0},      {64, 1, 0},   {63, 1, 0},
-		{4096, 0, 0},        {4096, 4033, 0},   {4096, 4032, 1},
+	    {4096, 112, 32},					   /* blkif: 36 fit, rounded down */
+	    {8192, 112, 64},   {65536, 112, 512}, {4096, 12, 256}, /* netif tx */
+	    {65536, 12, 4096}, {4096, 8, 256},			   /* netif rx */
+	    {4096, 16, 128},					   /* netif ctrl */
+	    {4096, 4, 512},    {4096, 64, 32},	  {4096 << 8, 64, 8192},
+	    {128, 64, 1},      {127, 64, 0},	  {64, 1, 0},
+	    {63, 1, 0},	       {4096, 0, 0},	  {4096, 4033, 0},
+	    {4096, 4032, 1},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		ck_assert_msg(sdrv_ring_size_for(t[i].bytes, t[i].esz) == t[i].n,
@@ -155,9 +156,9 @@ START_TEST(attach_rejects_bad_arguments)
 	ck_assert_int_eq(sdrv_ring_back_attach(&r, mem, PAGE, PAGE, 0), -SDRV_EINVAL);
 	ck_assert_int_eq(sdrv_ring_front_attach(&r, mem, 100, ESZ, 0), -SDRV_EINVAL);
 	/* Larger than 2^SDRV_RING_MAX_ORDER pages: counts could overflow. */
-	ck_assert_int_eq(sdrv_ring_back_attach(&r, mem, SDRV_RING_BYTES(SDRV_RING_MAX_ORDER) + 64,
-					       1, 0),
-			 -SDRV_EINVAL);
+	ck_assert_int_eq(
+	    sdrv_ring_back_attach(&r, mem, SDRV_RING_BYTES(SDRV_RING_MAX_ORDER) + 64, 1, 0),
+	    -SDRV_EINVAL);
 	/* The smallest ring that works: one entry. */
 	ck_assert_int_eq(sdrv_ring_front_init(&r, mem, 64 + ESZ, ESZ), 0);
 	ck_assert_uint_eq(sdrv_ring_nr_ents(&r), 1);
@@ -425,7 +426,8 @@ static void run_cycles(uint32_t start, size_t bytes, uint32_t rounds)
 		ck_assert_int_eq(got, 0);
 		while ((got = sdrv_ring_front_take_rsps(&f, buf, 64)) > 0)
 			for (int32_t i = 0; i < got; i++)
-				ck_assert_uint_eq(*(uint32_t *)(buf + (size_t)i * ESZ), ~next_rsp++);
+				ck_assert_uint_eq(*(uint32_t *)(buf + (size_t)i * ESZ),
+						  ~next_rsp++);
 		ck_assert_int_eq(got, 0);
 		ck_assert_uint_eq(next_rsp, next_req);
 	}

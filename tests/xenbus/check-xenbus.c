@@ -18,11 +18,11 @@
 
 #include "../common/tutil.h"
 
-#define U SDRV_XENBUS_UNKNOWN
+#define U  SDRV_XENBUS_UNKNOWN
 #define I1 SDRV_XENBUS_INITIALISING
 #define IW SDRV_XENBUS_INITWAIT
 #define I3 SDRV_XENBUS_INITIALISED
-#define C SDRV_XENBUS_CONNECTED
+#define C  SDRV_XENBUS_CONNECTED
 #define CG SDRV_XENBUS_CLOSING
 #define CD SDRV_XENBUS_CLOSED
 #define RG SDRV_XENBUS_RECONFIGURING
@@ -31,8 +31,8 @@
 #define D_DIS SDRV_XENBUS_DO_DISCONNECT
 #define D_PUB SDRV_XENBUS_DO_PUBLISH
 #define D_CON SDRV_XENBUS_DO_CONNECT
-#define D_RB SDRV_XENBUS_DO_RECONF_BEGIN
-#define D_RE SDRV_XENBUS_DO_RECONF_END
+#define D_RB  SDRV_XENBUS_DO_RECONF_BEGIN
+#define D_RE  SDRV_XENBUS_DO_RECONF_END
 
 struct row {
 	enum sdrv_xenbus_state self, peer;
@@ -45,95 +45,96 @@ struct row {
 /* The frontend's table, as Linux frontends (blkfront, netfront, pcifront,
  * xenbus_reset_state) behave, plus the reconnect rules. */
 static const struct row front_rows[] = {
-	{ I1, I1, 0, 0, 1, I1, 0, "wait for the backend's InitWait" },
-	{ I1, IW, 0, 0, 1, I3, D_PUB, "publish at InitWait (blkfront talk_to_blkback)" },
-	{ I3, IW, 1, 0, 1, I3, 0, "published, wait for Connected" },
-	{ I3, C, 1, 0, 1, C, D_CON, "backend connected: connect" },
-	{ C, C, 1, 1, 1, C, 0, "steady" },
-	{ C, C, 1, 0, 1, C, D_CON, "published, connected late (netfront-like)" },
-	{ C, CG, 1, 1, 1, CD, D_DIS, "backend closing: close (xenbus_frontend_closed)" },
-	{ C, CD, 1, 1, 1, CD, D_DIS, "missed the backend's Closing" },
-	{ C, U, 1, 1, 1, CD, D_DIS, "backend directory gone" },
-	{ C, IW, 1, 1, 1, CD, D_DIS, "backend restarted (sndfront: recover)" },
-	{ I3, I1, 1, 0, 1, CD, D_DIS, "backend restarted before connecting" },
-	{ CD, CD, 0, 0, 1, I1, 0, "reconnect once the backend is Closed (reset_state)" },
-	{ CD, CG, 0, 0, 1, CD, 0, "not while the backend is Closing" },
-	{ CD, IW, 0, 0, 1, I1, 0, "a new backend waits" },
-	{ CD, C, 0, 0, 1, CD, 0, "wait for a stale backend to close" },
-	{ CD, CD, 1, 0, 1, CD, D_DIS, "drop what is still published first" },
-	{ I1, C, 0, 0, 1, CG, 0, "backend connected to an earlier us: reset" },
-	{ C, C, 0, 0, 1, CG, 0, "our own stale state: reset through Closing" },
-	{ I3, IW, 0, 0, 1, CG, 0, "stale Initialised: reset" },
-	{ CG, C, 0, 0, 1, CG, 0, "Closing: wait for the backend" },
-	{ CG, CG, 0, 0, 1, CD, 0, "both closing: Closed" },
-	{ CG, IW, 0, 0, 1, CD, 0, "backend reset meanwhile" },
-	{ C, RG, 1, 1, 1, RG, D_RB, "pciback asks to reconfigure: detach" },
-	{ RG, RD, 1, 1, 1, C, D_RE, "backend reconfigured: attach" },
-	{ RG, C, 1, 1, 1, RG, 0, "our request (netfront): wait" },
-	{ C, RD, 1, 1, 1, C, 0, "backend finishing: wait" },
-	{ RG, CG, 1, 1, 1, CD, D_DIS, "closed while reconfiguring" },
-	{ U, I1, 0, 0, 1, I1, 0, "no state yet: Initialising" },
-	/* closing (not online) */
-	{ C, C, 1, 1, 0, CG, D_DIS, "close: disconnect, Closing" },
-	{ I3, IW, 1, 0, 0, CG, D_DIS, "close after publishing" },
-	{ I1, IW, 0, 0, 0, CD, 0, "close before publishing: Closed at once" },
-	{ CG, C, 0, 0, 0, CG, 0, "wait for the backend" },
-	{ CG, CG, 0, 0, 0, CD, 0, "backend followed" },
-	{ CG, U, 0, 0, 0, CD, 0, "backend gone" },
-	{ CD, CD, 0, 0, 0, CD, 0, "closed for good (no reconnect)" },
-	{ CD, IW, 0, 0, 0, CD, 0, "closed for good" },
+    {I1, I1, 0, 0, 1, I1, 0, "wait for the backend's InitWait"},
+    {I1, IW, 0, 0, 1, I3, D_PUB, "publish at InitWait (blkfront talk_to_blkback)"},
+    {I3, IW, 1, 0, 1, I3, 0, "published, wait for Connected"},
+    {I3, C, 1, 0, 1, C, D_CON, "backend connected: connect"},
+    {C, C, 1, 1, 1, C, 0, "steady"},
+    {C, C, 1, 0, 1, C, D_CON, "published, connected late (netfront-like)"},
+    {C, CG, 1, 1, 1, CD, D_DIS, "backend closing: close (xenbus_frontend_closed)"},
+    {C, CD, 1, 1, 1, CD, D_DIS, "missed the backend's Closing"},
+    {C, U, 1, 1, 1, CD, D_DIS, "backend directory gone"},
+    {C, IW, 1, 1, 1, CD, D_DIS, "backend restarted (sndfront: recover)"},
+    {I3, I1, 1, 0, 1, CD, D_DIS, "backend restarted before connecting"},
+    {CD, CD, 0, 0, 1, I1, 0, "reconnect once the backend is Closed (reset_state)"},
+    {CD, CG, 0, 0, 1, CD, 0, "not while the backend is Closing"},
+    {CD, IW, 0, 0, 1, I1, 0, "a new backend waits"},
+    {CD, C, 0, 0, 1, CD, 0, "wait for a stale backend to close"},
+    {CD, CD, 1, 0, 1, CD, D_DIS, "drop what is still published first"},
+    {I1, C, 0, 0, 1, CG, 0, "backend connected to an earlier us: reset"},
+    {C, C, 0, 0, 1, CG, 0, "our own stale state: reset through Closing"},
+    {I3, IW, 0, 0, 1, CG, 0, "stale Initialised: reset"},
+    {CG, C, 0, 0, 1, CG, 0, "Closing: wait for the backend"},
+    {CG, CG, 0, 0, 1, CD, 0, "both closing: Closed"},
+    {CG, IW, 0, 0, 1, CD, 0, "backend reset meanwhile"},
+    {C, RG, 1, 1, 1, RG, D_RB, "pciback asks to reconfigure: detach"},
+    {RG, RD, 1, 1, 1, C, D_RE, "backend reconfigured: attach"},
+    {RG, C, 1, 1, 1, RG, 0, "our request (netfront): wait"},
+    {C, RD, 1, 1, 1, C, 0, "backend finishing: wait"},
+    {RG, CG, 1, 1, 1, CD, D_DIS, "closed while reconfiguring"},
+    {U, I1, 0, 0, 1, I1, 0, "no state yet: Initialising"},
+    /* closing (not online) */
+    {C, C, 1, 1, 0, CG, D_DIS, "close: disconnect, Closing"},
+    {I3, IW, 1, 0, 0, CG, D_DIS, "close after publishing"},
+    {I1, IW, 0, 0, 0, CD, 0, "close before publishing: Closed at once"},
+    {CG, C, 0, 0, 0, CG, 0, "wait for the backend"},
+    {CG, CG, 0, 0, 0, CD, 0, "backend followed"},
+    {CG, U, 0, 0, 0, CD, 0, "backend gone"},
+    {CD, CD, 0, 0, 0, CD, 0, "closed for good (no reconnect)"},
+    {CD, IW, 0, 0, 0, CD, 0, "closed for good"},
 };
 
 /* The backend's table, as Linux backends (blkback, netback, pciback,
  * usbback) behave, plus the reset and reconnect rules. */
 static const struct row back_rows[] = {
-	{ I1, I1, 0, 0, 1, IW, D_PUB, "probe: publish features, InitWait" },
-	{ I1, U, 0, 0, 1, CD, 0, "no frontend: Closed" },
-	{ I1, CD, 0, 0, 1, CD, 0, "frontend closed" },
-	{ IW, I1, 1, 0, 1, IW, 0, "wait for the frontend" },
-	{ IW, I3, 1, 0, 1, C, D_CON, "frontend published: connect" },
-	{ IW, C, 1, 0, 1, C, D_CON, "frontend went straight to Connected (netfront)" },
-	{ IW, CG, 1, 0, 1, CG, 0, "Closing before Connected" },
-	{ IW, CD, 1, 0, 1, CD, D_DIS, "frontend closed before connecting" },
-	{ IW, U, 1, 0, 1, CD, D_DIS, "frontend vanished (blkback: unregister)" },
-	{ IW, I1, 0, 0, 1, IW, D_PUB, "stale InitWait: publish again" },
-	{ C, I3, 1, 1, 1, C, 0, "connected; frontend not yet Connected" },
-	{ C, C, 1, 1, 1, C, 0, "steady" },
-	{ C, CG, 1, 1, 1, CG, D_DIS, "frontend closing" },
-	{ C, CD, 1, 1, 1, CD, D_DIS, "frontend closed" },
-	{ C, U, 1, 1, 1, CD, D_DIS, "frontend directory removed" },
-	{ C, I1, 1, 1, 1, CD, D_DIS, "frontend restarted" },
-	{ C, C, 0, 0, 1, CG, 0, "our own stale Connected: reset through Closing" },
-	{ RD, C, 1, 0, 1, CG, D_DIS, "stale and published: drop, reset" },
-	{ CG, C, 0, 0, 1, CG, 0, "wait for the frontend to close" },
-	{ CG, CD, 0, 0, 1, CD, 0, "frontend closed: Closed" },
-	{ CG, I1, 0, 0, 1, CD, 0, "frontend reset meanwhile" },
-	{ CG, C, 1, 1, 1, CG, D_DIS, "toolstack set Closing: disconnect first" },
-	{ CD, I1, 0, 0, 1, IW, D_PUB, "prepare for reconnect (blkback)" },
-	{ CD, CD, 0, 0, 1, CD, 0, "wait for a frontend" },
-	{ CD, C, 0, 0, 1, CD, 0, "wait for a stale frontend to see us" },
-	{ C, RG, 1, 1, 1, RD, D_RB, "frontend asks (netfront xdp, usbback)" },
-	{ RG, C, 1, 1, 1, RG, 0, "our request (pciback): wait for the frontend" },
-	{ RG, RG, 1, 1, 1, RD, D_RB, "frontend acknowledged: reconfigure" },
-	{ RD, RG, 1, 1, 1, RD, 0, "wait for the frontend to finish" },
-	{ RD, C, 1, 1, 1, C, D_RE, "frontend finished: Connected" },
-	{ RD, CG, 1, 1, 1, CG, D_DIS, "closed while reconfiguring" },
-	/* the toolstack removes the device (online = 0) */
-	{ C, C, 1, 1, 0, CG, D_DIS, "online 0: Closing" },
-	{ IW, I1, 1, 0, 0, CG, D_DIS, "online 0 before connecting" },
-	{ CG, C, 0, 0, 0, CG, 0, "wait for the frontend" },
-	{ CG, CD, 0, 0, 0, CD, 0, "frontend closed: Closed for good" },
-	{ CG, U, 0, 0, 0, CD, 0, "frontend gone" },
-	{ CD, I1, 0, 0, 0, CD, 0, "no reconnect when offline" },
+    {I1, I1, 0, 0, 1, IW, D_PUB, "probe: publish features, InitWait"},
+    {I1, U, 0, 0, 1, CD, 0, "no frontend: Closed"},
+    {I1, CD, 0, 0, 1, CD, 0, "frontend closed"},
+    {IW, I1, 1, 0, 1, IW, 0, "wait for the frontend"},
+    {IW, I3, 1, 0, 1, C, D_CON, "frontend published: connect"},
+    {IW, C, 1, 0, 1, C, D_CON, "frontend went straight to Connected (netfront)"},
+    {IW, CG, 1, 0, 1, CG, 0, "Closing before Connected"},
+    {IW, CD, 1, 0, 1, CD, D_DIS, "frontend closed before connecting"},
+    {IW, U, 1, 0, 1, CD, D_DIS, "frontend vanished (blkback: unregister)"},
+    {IW, I1, 0, 0, 1, IW, D_PUB, "stale InitWait: publish again"},
+    {C, I3, 1, 1, 1, C, 0, "connected; frontend not yet Connected"},
+    {C, C, 1, 1, 1, C, 0, "steady"},
+    {C, CG, 1, 1, 1, CG, D_DIS, "frontend closing"},
+    {C, CD, 1, 1, 1, CD, D_DIS, "frontend closed"},
+    {C, U, 1, 1, 1, CD, D_DIS, "frontend directory removed"},
+    {C, I1, 1, 1, 1, CD, D_DIS, "frontend restarted"},
+    {C, C, 0, 0, 1, CG, 0, "our own stale Connected: reset through Closing"},
+    {RD, C, 1, 0, 1, CG, D_DIS, "stale and published: drop, reset"},
+    {CG, C, 0, 0, 1, CG, 0, "wait for the frontend to close"},
+    {CG, CD, 0, 0, 1, CD, 0, "frontend closed: Closed"},
+    {CG, I1, 0, 0, 1, CD, 0, "frontend reset meanwhile"},
+    {CG, C, 1, 1, 1, CG, D_DIS, "toolstack set Closing: disconnect first"},
+    {CD, I1, 0, 0, 1, IW, D_PUB, "prepare for reconnect (blkback)"},
+    {CD, CD, 0, 0, 1, CD, 0, "wait for a frontend"},
+    {CD, C, 0, 0, 1, CD, 0, "wait for a stale frontend to see us"},
+    {C, RG, 1, 1, 1, RD, D_RB, "frontend asks (netfront xdp, usbback)"},
+    {RG, C, 1, 1, 1, RG, 0, "our request (pciback): wait for the frontend"},
+    {RG, RG, 1, 1, 1, RD, D_RB, "frontend acknowledged: reconfigure"},
+    {RD, RG, 1, 1, 1, RD, 0, "wait for the frontend to finish"},
+    {RD, C, 1, 1, 1, C, D_RE, "frontend finished: Connected"},
+    {RD, CG, 1, 1, 1, CG, D_DIS, "closed while reconfiguring"},
+    /* the toolstack removes the device (online = 0) */
+    {C, C, 1, 1, 0, CG, D_DIS, "online 0: Closing"},
+    {IW, I1, 1, 0, 0, CG, D_DIS, "online 0 before connecting"},
+    {CG, C, 0, 0, 0, CG, 0, "wait for the frontend"},
+    {CG, CD, 0, 0, 0, CD, 0, "frontend closed: Closed for good"},
+    {CG, U, 0, 0, 0, CD, 0, "frontend gone"},
+    {CD, I1, 0, 0, 0, CD, 0, "no reconnect when offline"},
 };
 
 static void check_rows(const struct row *rows, size_t n, bool back)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
-		struct sdrv_xenbus_sm_in in = { r->self, r->peer, r->pub, r->con, r->online };
+		struct sdrv_xenbus_sm_in in = {r->self, r->peer, r->pub, r->con, r->online};
 		struct sdrv_xenbus_sm_out out;
-		int rc = back ? sdrv_xenbus_back_step(&in, &out) : sdrv_xenbus_front_step(&in, &out);
+		int rc =
+		    back ? sdrv_xenbus_back_step(&in, &out) : sdrv_xenbus_front_step(&in, &out);
 		ck_assert_int_eq(rc, 0);
 		ck_assert_msg(out.next == r->next && out.actions == r->actions,
 			      "%s row %zu (%s, peer %s): got %s/%#x, want %s/%#x: %s",
@@ -163,8 +164,8 @@ START_TEST(test_settles)
 			for (unsigned int p = 0; p <= 8; p++)
 				for (unsigned int f = 0; f < 8; f++) {
 					struct sdrv_xenbus_sm_in in = {
-						(enum sdrv_xenbus_state)s, (enum sdrv_xenbus_state)p,
-						f & 1, (f & 2) != 0, (f & 4) != 0 };
+					    (enum sdrv_xenbus_state)s, (enum sdrv_xenbus_state)p,
+					    f & 1, (f & 2) != 0, (f & 4) != 0};
 					int steps = 0;
 					if (in.connected)
 						in.published = true;
@@ -188,7 +189,7 @@ START_TEST(test_settles)
 					}
 				}
 	{
-		struct sdrv_xenbus_sm_in bad = { (enum sdrv_xenbus_state)9, I1, 0, 0, 1 };
+		struct sdrv_xenbus_sm_in bad = {(enum sdrv_xenbus_state)9, I1, 0, 0, 1};
 		struct sdrv_xenbus_sm_out out;
 		ck_assert_int_eq(sdrv_xenbus_front_step(&bad, &out), -EINVAL);
 		bad.self = I1;
@@ -218,22 +219,22 @@ struct side {
 
 struct model {
 	struct side f, b;
-	unsigned int fgen;  /* frontend publication */
-	unsigned int bgen;  /* publication the backend connected to */
+	unsigned int fgen; /* frontend publication */
+	unsigned int bgen; /* publication the backend connected to */
 	unsigned int fgen_at_connect;
-	bool fdir;          /* the frontend directory exists */
-	bool faulty;        /* a side was killed */
+	bool fdir;   /* the frontend directory exists */
+	bool faulty; /* a side was killed */
 };
 
 static void m_step(struct model *m, bool back)
 {
 	struct side *s = back ? &m->b : &m->f;
 	struct side *o = back ? &m->f : &m->b;
-	struct sdrv_xenbus_sm_in in = { s->st, s->view, s->pub, s->con, s->online };
+	struct sdrv_xenbus_sm_in in = {s->st, s->view, s->pub, s->con, s->online};
 	struct sdrv_xenbus_sm_out out;
 
-	ck_assert_int_eq(back ? sdrv_xenbus_back_step(&in, &out) : sdrv_xenbus_front_step(&in, &out),
-			 0);
+	ck_assert_int_eq(
+	    back ? sdrv_xenbus_back_step(&in, &out) : sdrv_xenbus_front_step(&in, &out), 0);
 	if (out.actions & SDRV_XENBUS_DO_DISCONNECT)
 		s->pub = s->con = false;
 	if (out.actions & SDRV_XENBUS_DO_PUBLISH) {
@@ -295,7 +296,7 @@ START_TEST(test_model_random)
 	unsigned int iters = (unsigned int)tu_scaled(3000, 200);
 
 	for (unsigned int it = 0; it < iters; it++) {
-		struct model m = { .f = { I1, U, 0, 0, 1 }, .b = { I1, U, 0, 0, 1 }, .fdir = true };
+		struct model m = {.f = {I1, U, 0, 0, 1}, .b = {I1, U, 0, 0, 1}, .fdir = true};
 		unsigned int len = 1 + (unsigned int)(tu_rand(&seed) % 60);
 		bool no_faults = it % 2 == 0;
 		int rounds;
@@ -308,10 +309,24 @@ START_TEST(test_model_random)
 		}
 		for (unsigned int k = 0; k < len; k++) {
 			switch (tu_rand(&seed) % 12) {
-			case 0: case 1: m_look(&m, false); break;
-			case 2: case 3: m_look(&m, true); break;
-			case 4: case 5: case 6: m_step(&m, false); break;
-			case 7: case 8: case 9: m_step(&m, true); break;
+			case 0:
+			case 1:
+				m_look(&m, false);
+				break;
+			case 2:
+			case 3:
+				m_look(&m, true);
+				break;
+			case 4:
+			case 5:
+			case 6:
+				m_step(&m, false);
+				break;
+			case 7:
+			case 8:
+			case 9:
+				m_step(&m, true);
+				break;
 			case 10: /* backend killed and restarted */
 				if (no_faults)
 					break;
@@ -339,7 +354,7 @@ START_TEST(test_model_random)
 		rounds = m_settle(&m);
 		ck_assert_msg(rounds > 0, "iteration %u does not settle", it);
 		ck_assert_msg(m.f.st == C && m.b.st == C && m.f.con && m.b.con &&
-				      m.bgen == m.fgen && m.fgen_at_connect == m.fgen,
+				  m.bgen == m.fgen && m.fgen_at_connect == m.fgen,
 			      "iteration %u settled in %s/%s (con %d/%d)", it,
 			      sdrv_xenbus_state_name(m.f.st), sdrv_xenbus_state_name(m.b.st),
 			      m.f.con, m.b.con);
@@ -365,7 +380,7 @@ END_TEST
 START_TEST(test_model_reconfigure)
 {
 	for (int who = 0; who < 2; who++) {
-		struct model m = { .f = { I1, U, 0, 0, 1 }, .b = { I1, U, 0, 0, 1 }, .fdir = true };
+		struct model m = {.f = {I1, U, 0, 0, 1}, .b = {I1, U, 0, 0, 1}, .fdir = true};
 		ck_assert_int_gt(m_settle(&m), 0);
 		ck_assert(m.f.st == C && m.b.st == C);
 		if (who)
@@ -480,9 +495,8 @@ START_TEST(test_paths)
 
 	ck_assert_int_eq(sdrv_xenbus_check_back_path("/local/domain/0/backend/vif/3/0", 0, 3, 0),
 			 0);
-	ck_assert_int_eq(sdrv_xenbus_check_back_path("/local/domain/0/backend/qdisk/3/51712", 0,
-						     3, 51712),
-			 0);
+	ck_assert_int_eq(
+	    sdrv_xenbus_check_back_path("/local/domain/0/backend/qdisk/3/51712", 0, 3, 51712), 0);
 	/* wrong backend domain, frontend, id; outside; traversal; junk */
 	ck_assert_int_eq(sdrv_xenbus_check_back_path("/local/domain/1/backend/vif/3/0", 0, 3, 0),
 			 -EINVAL);

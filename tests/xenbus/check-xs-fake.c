@@ -79,7 +79,7 @@ static void write_all(int fd, const void *p, size_t n)
 static void srv_send(struct fake *f, uint32_t type, uint32_t req_id, uint32_t tx,
 		     const void *payload, size_t len)
 {
-	struct sdrv_xs_msg h = { type, req_id, tx, (uint32_t)len };
+	struct sdrv_xs_msg h = {type, req_id, tx, (uint32_t)len};
 
 	if (f->ocap - f->olen < sizeof(h) + len) {
 		f->ocap = (f->ocap + sizeof(h) + len) * 2;
@@ -104,7 +104,7 @@ static void srv_flush(struct fake *f)
 }
 
 #define REPLY(f, type, id, lit) srv_send(f, type, id, 0, lit, sizeof(lit) - 1)
-#define OK(f, type, id) REPLY(f, type, id, "OK\0")
+#define OK(f, type, id)		REPLY(f, type, id, "OK\0")
 
 static void read_all(int fd, void *p, size_t n)
 {
@@ -132,17 +132,17 @@ static size_t srv_expect(struct fake *f, uint32_t type, uint32_t req_id, uint32_
 	return h.len;
 }
 
-#define EXPECT(f, type, id, tx, lit)                                                     \
-	do {                                                                               \
-		char b_[SDRV_XS_PAYLOAD_MAX];                                              \
-		size_t n_ = srv_expect(f, type, id, tx, b_);                               \
-		ck_assert_uint_eq(n_, sizeof(lit) - 1);                                    \
-		ck_assert_msg(memcmp(b_, lit, n_) == 0, "payload of request %u", id);      \
+#define EXPECT(f, type, id, tx, lit)                                                               \
+	do {                                                                                       \
+		char b_[SDRV_XS_PAYLOAD_MAX];                                                      \
+		size_t n_ = srv_expect(f, type, id, tx, b_);                                       \
+		ck_assert_uint_eq(n_, sizeof(lit) - 1);                                            \
+		ck_assert_msg(memcmp(b_, lit, n_) == 0, "payload of request %u", id);              \
 	} while (0)
 
 static bool fd_readable(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	return poll(&p, 1, 0) == 1;
 }
 
@@ -176,7 +176,9 @@ START_TEST(test_read_write)
 
 	OK(&f, SDRV_XS_WRITE, 4);
 	ck_assert_int_eq(sdrv_xs_printf(f.xs, 0, "/n", "%d-%s", 42, "x"), 0);
-	EXPECT(&f, SDRV_XS_WRITE, 4, 0, "/n\0" "42-x");
+	EXPECT(&f, SDRV_XS_WRITE, 4, 0,
+	       "/n\0"
+	       "42-x");
 
 	OK(&f, SDRV_XS_MKDIR, 5);
 	ck_assert_int_eq(sdrv_xs_mkdir(f.xs, 0, "/d"), 0);
@@ -227,7 +229,7 @@ static void check_names(char **names, unsigned int n, const char *const *want, u
 
 START_TEST(test_directory)
 {
-	static const char *const abc[] = { "a", "bb", "c" };
+	static const char *const abc[] = {"a", "bb", "c"};
 	struct fake f;
 	char **names;
 	unsigned int n;
@@ -250,8 +252,12 @@ START_TEST(test_directory)
 	ck_assert_int_eq(sdrv_xs_directory(f.xs, 3, "/big", &names, &n), 0);
 	check_names(names, n, abc, 3);
 	EXPECT(&f, SDRV_XS_DIRECTORY, 3, 3, "/big\0");
-	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 4, 3, "/big\0" "0\0");
-	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 5, 3, "/big\0" "5\0");
+	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 4, 3,
+	       "/big\0"
+	       "0\0");
+	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 5, 3,
+	       "/big\0"
+	       "5\0");
 
 	/* the node changed between parts: start over */
 	REPLY(&f, SDRV_XS_ERROR, 6, "E2BIG\0");
@@ -261,9 +267,15 @@ START_TEST(test_directory)
 	ck_assert_int_eq(sdrv_xs_directory(f.xs, 0, "/big", &names, &n), 0);
 	check_names(names, n, abc, 3);
 	EXPECT(&f, SDRV_XS_DIRECTORY, 6, 0, "/big\0");
-	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 7, 0, "/big\0" "0\0");
-	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 8, 0, "/big\0" "2\0");
-	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 9, 0, "/big\0" "0\0");
+	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 7, 0,
+	       "/big\0"
+	       "0\0");
+	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 8, 0,
+	       "/big\0"
+	       "2\0");
+	EXPECT(&f, SDRV_XS_DIRECTORY_PART, 9, 0,
+	       "/big\0"
+	       "0\0");
 
 	/* an empty directory in parts */
 	REPLY(&f, SDRV_XS_ERROR, 10, "E2BIG\0");
@@ -308,7 +320,7 @@ END_TEST
 START_TEST(test_perms)
 {
 	struct fake f;
-	struct sdrv_xs_perm *p, set[2] = { { 3, SDRV_XS_PERM_BOTH }, { 4, SDRV_XS_PERM_READ } };
+	struct sdrv_xs_perm *p, set[2] = {{3, SDRV_XS_PERM_BOTH}, {4, SDRV_XS_PERM_READ}};
 	unsigned int n;
 
 	fake_open(&f);
@@ -373,7 +385,7 @@ START_TEST(test_transactions)
 
 	/* the retry helper: a conflict, then success; the body ran twice */
 	{
-		struct tx_ctx c = { 0, { 0, 0 } };
+		struct tx_ctx c = {0, {0, 0}};
 		REPLY(&f, SDRV_XS_TRANSACTION_START, 5, "5\0");
 		OK(&f, SDRV_XS_WRITE, 6);
 		REPLY(&f, SDRV_XS_ERROR, 7, "EAGAIN\0");
@@ -383,27 +395,33 @@ START_TEST(test_transactions)
 		ck_assert_int_eq(sdrv_xs_transact(f.xs, tx_body, &c, 0), 0);
 		ck_assert_int_eq(c.calls, 2);
 		EXPECT(&f, SDRV_XS_TRANSACTION_START, 5, 0, "\0");
-		EXPECT(&f, SDRV_XS_WRITE, 6, 5, "/t\0" "1");
+		EXPECT(&f, SDRV_XS_WRITE, 6, 5,
+		       "/t\0"
+		       "1");
 		EXPECT(&f, SDRV_XS_TRANSACTION_END, 7, 5, "T\0");
 		EXPECT(&f, SDRV_XS_TRANSACTION_START, 8, 0, "\0");
-		EXPECT(&f, SDRV_XS_WRITE, 9, 6, "/t\0" "1");
+		EXPECT(&f, SDRV_XS_WRITE, 9, 6,
+		       "/t\0"
+		       "1");
 		EXPECT(&f, SDRV_XS_TRANSACTION_END, 10, 6, "T\0");
 	}
 	/* the body fails: abort, its error */
 	{
-		struct tx_ctx c = { 0, { -EINVAL } };
+		struct tx_ctx c = {0, {-EINVAL}};
 		REPLY(&f, SDRV_XS_TRANSACTION_START, 11, "9\0");
 		OK(&f, SDRV_XS_WRITE, 12);
 		OK(&f, SDRV_XS_TRANSACTION_END, 13);
 		ck_assert_int_eq(sdrv_xs_transact(f.xs, tx_body, &c, 0), -EINVAL);
 		ck_assert_int_eq(c.calls, 1);
 		EXPECT(&f, SDRV_XS_TRANSACTION_START, 11, 0, "\0");
-		EXPECT(&f, SDRV_XS_WRITE, 12, 9, "/t\0" "1");
+		EXPECT(&f, SDRV_XS_WRITE, 12, 9,
+		       "/t\0"
+		       "1");
 		EXPECT(&f, SDRV_XS_TRANSACTION_END, 13, 9, "F\0");
 	}
 	/* conflicts forever: -EAGAIN after max_tries */
 	{
-		struct tx_ctx c = { 0, { 0, 0, 0 } };
+		struct tx_ctx c = {0, {0, 0, 0}};
 		uint32_t id = 14;
 		for (int i = 0; i < 3; i++) {
 			REPLY(&f, SDRV_XS_TRANSACTION_START, id++, "4\0");
@@ -443,7 +461,10 @@ START_TEST(test_domains)
 	EXPECT(&f, SDRV_XS_GET_DOMAIN_PATH, 1, 0, "3\0");
 	OK(&f, SDRV_XS_INTRODUCE, 2);
 	ck_assert_int_eq(sdrv_xs_introduce(f.xs, 3, 123456789012ull, 5), 0);
-	EXPECT(&f, SDRV_XS_INTRODUCE, 2, 0, "3\0" "123456789012\0" "5\0");
+	EXPECT(&f, SDRV_XS_INTRODUCE, 2, 0,
+	       "3\0"
+	       "123456789012\0"
+	       "5\0");
 	REPLY(&f, SDRV_XS_IS_DOMAIN_INTRODUCED, 3, "T\0");
 	ck_assert_int_eq(sdrv_xs_is_domain_introduced(f.xs, 3), 1);
 	EXPECT(&f, SDRV_XS_IS_DOMAIN_INTRODUCED, 3, 0, "3\0");
@@ -458,10 +479,12 @@ START_TEST(test_domains)
 	OK(&f, SDRV_XS_SET_TARGET, 7);
 	ck_assert_int_eq(sdrv_xs_set_target(f.xs, 3, 4), 0);
 	EXPECT(&f, SDRV_XS_RESUME, 6, 0, "3\0");
-	EXPECT(&f, SDRV_XS_SET_TARGET, 7, 0, "3\0" "4\0");
+	EXPECT(&f, SDRV_XS_SET_TARGET, 7, 0,
+	       "3\0"
+	       "4\0");
 	REPLY(&f, SDRV_XS_CONTROL, 8, "done\0");
 	{
-		const char *argv[] = { "log", "on" };
+		const char *argv[] = {"log", "on"};
 		ck_assert_int_eq(sdrv_xs_control(f.xs, argv, 2, &p, &len), 0);
 		ck_assert_uint_eq(len, 5);
 		ck_assert_str_eq(p, "done");
@@ -503,7 +526,7 @@ static void watch_cb(struct sdrv_xs *xs, const char *path, const char *token, vo
 START_TEST(test_watches)
 {
 	struct fake f;
-	struct seen s = { 0 };
+	struct seen s = {0};
 	char *v;
 
 	fake_open(&f);
@@ -595,7 +618,7 @@ static void count_cb(struct sdrv_xs *xs, const char *path, const char *token, vo
 
 START_TEST(test_watch_storm)
 {
-	struct sdrv_xs_opts o = { .sz = sizeof(o), .max_events = 32 };
+	struct sdrv_xs_opts o = {.sz = sizeof(o), .max_events = 32};
 	struct fake f;
 	char *v;
 	int distinct = 300, dup = 2000;
@@ -675,9 +698,9 @@ static void done_cb(struct sdrv_xs *xs, int err, const char *payload, size_t len
 
 START_TEST(test_async)
 {
-	struct sdrv_xs_opts o = { .sz = sizeof(o), .max_pending = 3 };
+	struct sdrv_xs_opts o = {.sz = sizeof(o), .max_pending = 3};
 	struct fake f;
-	struct done d = { 0 };
+	struct done d = {0};
 	struct slot sl[8];
 
 	for (int i = 0; i < 8; i++) {
@@ -741,8 +764,8 @@ static void assert_broken_(struct fake *f, int err, const char *reason_part, boo
 {
 	char *v;
 	uint32_t tx;
-	struct done d = { 0 };
-	struct slot sl = { &d, 0 };
+	struct done d = {0};
+	struct slot sl = {&d, 0};
 
 	ck_assert_ptr_nonnull(sdrv_xs_broken(f->xs));
 	if (reason_part)
@@ -763,7 +786,7 @@ static void assert_broken_(struct fake *f, int err, const char *reason_part, boo
 	ck_assert_int_eq(d.n, 0);
 }
 
-#define assert_broken(f, err, reason) assert_broken_(f, err, reason, false)
+#define assert_broken(f, err, reason)	       assert_broken_(f, err, reason, false)
 #define assert_broken_reported(f, err, reason) assert_broken_(f, err, reason, true)
 
 START_TEST(test_hostile_unknown_req_id)
@@ -812,7 +835,7 @@ END_TEST
 START_TEST(test_hostile_too_long)
 {
 	struct fake f;
-	struct sdrv_xs_msg h = { SDRV_XS_READ, 1, 0, SDRV_XS_PAYLOAD_MAX + 1 };
+	struct sdrv_xs_msg h = {SDRV_XS_READ, 1, 0, SDRV_XS_PAYLOAD_MAX + 1};
 	char *v;
 
 	fake_open(&f);
@@ -845,7 +868,7 @@ END_TEST
 START_TEST(test_hostile_truncated_eof)
 {
 	struct fake f;
-	struct sdrv_xs_msg h = { SDRV_XS_READ, 1, 0, 10 };
+	struct sdrv_xs_msg h = {SDRV_XS_READ, 1, 0, 10};
 	char *v;
 
 	fake_open(&f);
@@ -867,8 +890,8 @@ START_TEST(test_hostile_truncated_eof)
 	/* plain EOF, noticed by process() while a request is in flight */
 	fake_open(&f);
 	{
-		struct done d = { 0 };
-		struct slot sl = { &d, 0 };
+		struct done d = {0};
+		struct slot sl = {&d, 0};
 		ck_assert_int_eq(sdrv_xs_read_async(f.xs, 0, "/a", done_cb, &sl), 0);
 		close(f.sfd);
 		f.sfd = -1;
@@ -920,17 +943,17 @@ START_TEST(test_hostile_watch_events)
 		const char *p;
 		size_t n;
 	} bad[] = {
-		{ "/w", 2 },                 /* no NUL */
-		{ "/w\0", 3 },               /* one string */
-		{ "/w\0tok", 6 },            /* token not terminated */
-		{ "/w\0tok\0x\0", 9 },       /* three strings */
-		{ "\0tok\0", 5 },            /* empty path */
-		{ "", 0 },                   /* empty */
+	    {"/w", 2},		 /* no NUL */
+	    {"/w\0", 3},	 /* one string */
+	    {"/w\0tok", 6},	 /* token not terminated */
+	    {"/w\0tok\0x\0", 9}, /* three strings */
+	    {"\0tok\0", 5},	 /* empty path */
+	    {"", 0},		 /* empty */
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct fake f;
-		struct seen s = { 0 };
+		struct seen s = {0};
 		fake_open(&f);
 		OK(&f, SDRV_XS_WATCH, 1);
 		ck_assert_int_eq(sdrv_xs_watch(f.xs, "/w", "tok", watch_cb, &s), 0);
@@ -945,7 +968,7 @@ END_TEST
 
 START_TEST(test_hostile_silence)
 {
-	struct sdrv_xs_opts o = { .sz = sizeof(o), .timeout_ms = 50 };
+	struct sdrv_xs_opts o = {.sz = sizeof(o), .timeout_ms = 50};
 	struct fake f;
 	char *v;
 
@@ -961,7 +984,7 @@ END_TEST
 START_TEST(test_callback_reentry)
 {
 	struct fake f;
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	fake_open(&f);
 	OK(&f, SDRV_XS_WATCH, 1);
@@ -981,7 +1004,7 @@ END_TEST
 START_TEST(test_open_paths)
 {
 	char buf[256], dir[] = "/tmp/sdrv-xs-XXXXXX", sock[300];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct sdrv_xs *xs;
 	int lfd, cfd;
 

@@ -63,7 +63,7 @@ static void done_cb(struct sdrv_xs *xs, int err, const char *payload, size_t len
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sdrv_xs_opts o = { .sz = sizeof(o), .timeout_ms = 10000 };
+	struct sdrv_xs_opts o = {.sz = sizeof(o), .timeout_ms = 10000};
 	struct sdrv_xs *xs;
 	int sv[2], calls = 0, rc;
 	char *v, **names;
@@ -138,7 +138,7 @@ struct buf {
 
 static void msg(struct buf *b, uint32_t type, uint32_t id, const void *p, size_t len)
 {
-	struct sdrv_xs_msg h = { type, id, 0, (uint32_t)len };
+	struct sdrv_xs_msg h = {type, id, 0, (uint32_t)len};
 
 	if (b->n + sizeof(h) + len > sizeof(b->b))
 		return;
@@ -192,7 +192,7 @@ static void mutate(struct buf *b, uint64_t *seed)
 			b->n = at;
 			break;
 		case 3: { /* an interesting 32-bit value */
-			static const uint32_t vals[] = { 0, 1, 2, 4096, 4097, 0xffffffffu, 15, 16 };
+			static const uint32_t vals[] = {0, 1, 2, 4096, 4097, 0xffffffffu, 15, 16};
 			uint32_t v = vals[tu_rand(seed) % 8];
 			if (at + 4 <= b->n)
 				memcpy(b->b + at, &v, 4);

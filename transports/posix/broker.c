@@ -33,14 +33,14 @@
 
 #include "proto.h"
 
-#define EVENTS_PER_RUN 32   /* epoll events handled per sdrv_broker_run() */
-#define MSGS_PER_CLIENT 16  /* datagrams read from one client per event */
-#define ACCEPTS_PER_RUN 16  /* connections accepted per event */
-#define MAX_UNBOUND 256     /* unbound ports (each holds a channel end) per domain */
-#define LOGS_PER_CLIENT 8   /* client-triggered warnings logged per client */
+#define EVENTS_PER_RUN	     32	     /* epoll events handled per sdrv_broker_run() */
+#define MSGS_PER_CLIENT	     16	     /* datagrams read from one client per event */
+#define ACCEPTS_PER_RUN	     16	     /* connections accepted per event */
+#define MAX_UNBOUND	     256     /* unbound ports (each holds a channel end) per domain */
+#define LOGS_PER_CLIENT	     8	     /* client-triggered warnings logged per client */
 #define DOMID_FIRST_RESERVED 0x7FF0u /* as Xen's DOMID_FIRST_RESERVED */
-#define PAGE 4096u
-#define MAX_PINS 65536u     /* isolation mode: pin records per mapper */
+#define PAGE		     4096u
+#define MAX_PINS	     65536u /* isolation mode: pin records per mapper */
 
 enum port_state {
 	PORT_UNBOUND, /* offered to `remote`, holds our channel end */
@@ -124,13 +124,13 @@ __attribute__((format(printf, 3, 4))) static void blog(struct sdrv_broker *b, in
 }
 
 /* A warning caused by a client: rate-limited per client (XSA-157). */
-#define CLIENT_WARN(b, d, fmt, ...)                                                              \
-	do {                                                                                     \
-		if ((d)->warnings < LOGS_PER_CLIENT) {                                           \
-			(d)->warnings++;                                                         \
-			blog(b, LOG_WARNING, "client pid %ld (domain %d): " fmt, (long)(d)->pid, \
-			     (d)->hello ? (int)(d)->domid : -1, __VA_ARGS__);                    \
-		}                                                                                \
+#define CLIENT_WARN(b, d, fmt, ...)                                                                \
+	do {                                                                                       \
+		if ((d)->warnings < LOGS_PER_CLIENT) {                                             \
+			(d)->warnings++;                                                           \
+			blog(b, LOG_WARNING, "client pid %ld (domain %d): " fmt, (long)(d)->pid,   \
+			     (d)->hello ? (int)(d)->domid : -1, __VA_ARGS__);                      \
+		}                                                                                  \
 	} while (0)
 
 static struct bdom *find_dom(struct sdrv_broker *b, sdrv_domid_t domid)
@@ -264,7 +264,8 @@ static int pick_domid(struct sdrv_broker *b, struct bdom *d, uint32_t flags, sdr
 	for (uint32_t i = 0; i < DOMID_FIRST_RESERVED; i++) {
 		sdrv_domid_t c = b->next_domid;
 
-		b->next_domid = (sdrv_domid_t)((uint32_t)c + 1u >= DOMID_FIRST_RESERVED ? 1u : c + 1u);
+		b->next_domid =
+		    (sdrv_domid_t)((uint32_t)c + 1u >= DOMID_FIRST_RESERVED ? 1u : c + 1u);
 		if (!find_dom(b, c))
 			return c;
 	}
@@ -308,7 +309,8 @@ static void on_hello(struct sdrv_broker *b, struct bdom *d, const struct sdrv_pm
 	if (r == 0 && !(m.flags & SDRV_PM_HELLO_ISOLATE))
 		r = check_sealed(fds[1], (uint64_t)m.grant_pages * PAGE);
 	if (r < 0) {
-		CLIENT_WARN(b, d, "HELLO with a table or pool that is not a sealed memfd of %u pages",
+		CLIENT_WARN(b, d,
+			    "HELLO with a table or pool that is not a sealed memfd of %u pages",
 			    m.grant_pages);
 		goto fail;
 	}
@@ -365,8 +367,8 @@ fail:
 static bool table_names(const struct bdom *g, sdrv_domid_t domid)
 {
 	for (uint32_t r = SDRV_GNTTAB_NR_RESERVED; r < g->nr_ents; r++) {
-		uint32_t w = __atomic_load_n((const uint32_t *)(const void *)&g->table[r],
-					     __ATOMIC_ACQUIRE);
+		uint32_t w =
+		    __atomic_load_n((const uint32_t *)(const void *)&g->table[r], __ATOMIC_ACQUIRE);
 		struct sdrv_grant_entry e;
 
 		memcpy(&e, &w, sizeof(w));
@@ -453,8 +455,8 @@ static void on_alloc_unbound(struct sdrv_broker *b, struct bdom *d, const struct
 	if (r < 0)
 		goto fail;
 	np = &d->ports[d->nr_ports++];
-	*np = (struct bport){.port = m.port, .remote = m.remote, .state = PORT_UNBOUND,
-			     .efd = fds[0]};
+	*np = (struct bport){
+	    .port = m.port, .remote = m.remote, .state = PORT_UNBOUND, .efd = fds[0]};
 	d->nr_unbound++;
 	reply_status(b, d, h, 0);
 	return;
@@ -496,9 +498,11 @@ static void on_bind(struct sdrv_broker *b, struct bdom *d, const struct sdrv_pm_
 	r = add_port(b, d, m.port, false);
 	if (r < 0)
 		goto fail;
-	d->ports[d->nr_ports++] = (struct bport){.port = m.port, .remote = o->domid,
-						  .state = PORT_BOUND, .efd = -1,
-						  .peer_port = m.remote_port};
+	d->ports[d->nr_ports++] = (struct bport){.port = m.port,
+						 .remote = o->domid,
+						 .state = PORT_BOUND,
+						 .efd = -1,
+						 .peer_port = m.remote_port};
 	op = find_port(o, m.remote_port); /* d->ports may have moved (o == d) */
 	owner_efd = op->efd;
 	op->efd = -1;
@@ -725,8 +729,7 @@ fail:
 }
 
 /* The isolated granter a MAP, UNMAP or COPY names, or a negative errno. */
-static int iso_granter(struct sdrv_broker *b, struct bdom *d, sdrv_domid_t domid,
-		       struct bdom **out)
+static int iso_granter(struct sdrv_broker *b, struct bdom *d, sdrv_domid_t domid, struct bdom **out)
 {
 	struct bdom *g = find_dom(b, domid);
 
@@ -950,7 +953,8 @@ static void serve(struct sdrv_broker *b, struct bdom *d)
 			return;
 		}
 		if (framing) {
-			CLIENT_WARN(b, d, "%s", "oversized datagram or bad descriptors; disconnecting");
+			CLIENT_WARN(b, d, "%s",
+				    "oversized datagram or bad descriptors; disconnecting");
 			drop(b, d);
 			return;
 		}
@@ -982,8 +986,8 @@ static void unpin_for(struct sdrv_broker *b, sdrv_domid_t dead)
 		if (!g->hello || !g->table || g->isolated)
 			continue; /* isolated granters: see unpin_isolated() */
 		for (uint32_t r = SDRV_GNTTAB_NR_RESERVED; r < g->nr_ents; r++) {
-			uint32_t w = __atomic_load_n((uint32_t *)(void *)&g->table[r],
-						     __ATOMIC_ACQUIRE);
+			uint32_t w =
+			    __atomic_load_n((uint32_t *)(void *)&g->table[r], __ATOMIC_ACQUIRE);
 			struct sdrv_grant_entry e;
 
 			memcpy(&e, &w, sizeof(w));
@@ -1226,8 +1230,7 @@ struct sdrv_broker *sdrv_broker_new(const struct sdrv_broker_opts *opts)
 	struct stat st;
 	int err;
 
-	if (!opts || opts->sz < offsetof(struct sdrv_broker_opts, privileged_uids) ||
-	    !opts->path) {
+	if (!opts || opts->sz < offsetof(struct sdrv_broker_opts, privileged_uids) || !opts->path) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -39,14 +39,14 @@
 #include "evtchn.h"
 #include "proto.h"
 
-#define PAGE 4096u
+#define PAGE		   4096u
 #define DEFAULT_POOL_PAGES 1024u
-#define DEFAULT_ADDRESS "/run/splitdrv/broker.sock"
-#define MAX_PORTS 1024u
-#define MAX_NEWS 256u           /* queued PEER_DIED reports */
-#define MSGS_PER_PROCESS 64     /* broker messages handled per sdrv_xport_process() */
-#define CALL_TIMEOUT_MS 30000   /* a broker that does not answer is broken */
-#define MAX_MAP_COUNT (1u << 18)
+#define DEFAULT_ADDRESS	   "/run/splitdrv/broker.sock"
+#define MAX_PORTS	   1024u
+#define MAX_NEWS	   256u	 /* queued PEER_DIED reports */
+#define MSGS_PER_PROCESS   64	 /* broker messages handled per sdrv_xport_process() */
+#define CALL_TIMEOUT_MS	   30000 /* a broker that does not answer is broken */
+#define MAX_MAP_COUNT	   (1u << 18)
 
 enum page_state { PG_FREE, PG_ALLOC, PG_GRANTED, PG_ENDING };
 
@@ -60,14 +60,14 @@ struct page_info {
 struct granter {
 	struct granter *next;
 	sdrv_domid_t domid;
-	bool stale; /* the domain died: no new mappings through this entry */
+	bool stale;    /* the domain died: no new mappings through this entry */
 	bool isolated; /* isolation mode: the broker pins; no table, no pool */
 	int table_fd, pool_fd;
 	struct sdrv_grant_entry *table;
 	size_t table_bytes;
 	uint32_t nr, pool_pages;
 	uint32_t *cnt_r, *cnt_w; /* our read-only / writable mappings per ref */
-	uint32_t users;          /* live mappings through this entry */
+	uint32_t users;		 /* live mappings through this entry */
 };
 
 struct mapping {
@@ -88,7 +88,7 @@ enum { WATCH_SOCK, WATCH_NEWS };
 struct sdrv_xport {
 	int sock, newsfd;
 	bool news_signalled; /* newsfd is readable (news queued) */
-	int broken; /* 0, or the negative errno that broke the connection */
+	int broken;	     /* 0, or the negative errno that broke the connection */
 	struct sdrv_evl *evl;
 	sdrv_domid_t domid;
 	uint32_t caps, seq;
@@ -185,8 +185,8 @@ static void on_peer_died(struct sdrv_xport *x, sdrv_domid_t domid)
 	news_push(x, domid);
 }
 
-static void handle_event(struct sdrv_xport *x, const struct sdrv_pm_hdr *h,
-			 const unsigned char *p, int *fds)
+static void handle_event(struct sdrv_xport *x, const struct sdrv_pm_hdr *h, const unsigned char *p,
+			 int *fds)
 {
 	switch (h->type) {
 	case SDRV_PM_EV_BOUND: {
@@ -337,7 +337,7 @@ static int sealed_memfd(const char *name, size_t bytes, void **map)
 		goto fail;
 	*map = p;
 	return fd;
-fail: {
+fail : {
 	int err = errno;
 
 	close(fd);
@@ -665,7 +665,7 @@ static void *iso_share(struct sdrv_xport *x, sdrv_domid_t peer, uint32_t first, 
 			r = sdrv_gnttab_grant(x->table, x->nr_ents, ref, peer, pg, !writable);
 			if (r == 0) {
 				x->pages[pg] = (struct page_info){
-					.state = PG_GRANTED, .readonly = !writable, .peer = peer};
+				    .state = PG_GRANTED, .readonly = !writable, .peer = peer};
 				refs[done + i] = ref;
 				granted++;
 			}
@@ -693,8 +693,8 @@ static void *iso_share(struct sdrv_xport *x, sdrv_domid_t peer, uint32_t first, 
 			if (i < granted)
 				(void)sdrv_gnttab_end(x->table, x->nr_ents, refs[i]);
 			iso_drop_page(x, pg);
-			x->pages[pg] = (struct page_info){.state = PG_FREE,
-							  .peer = SDRV_DOMID_INVALID};
+			x->pages[pg] =
+			    (struct page_info){.state = PG_FREE, .peer = SDRV_DOMID_INVALID};
 		}
 		errno = -r;
 		return NULL;
@@ -753,8 +753,8 @@ void *sdrv_gnt_share(struct sdrv_xport *x, sdrv_domid_t peer, uint32_t count, bo
 			errno = -r;
 			return NULL;
 		}
-		x->pages[pg] = (struct page_info){.state = PG_GRANTED, .readonly = !writable,
-						  .peer = peer};
+		x->pages[pg] =
+		    (struct page_info){.state = PG_GRANTED, .readonly = !writable, .peer = peer};
 		refs[i] = ref;
 	}
 	x->alloc_hint = (first + count) % x->pool_pages;
@@ -821,8 +821,8 @@ int sdrv_gnt_unshare(struct sdrv_xport *x, void *pages, uint32_t count)
 	for (uint32_t i = 0; i < count; i++) {
 		if (x->isolated)
 			iso_drop_page(x, first + i);
-		x->pages[first + i] = (struct page_info){.state = PG_FREE,
-							 .peer = SDRV_DOMID_INVALID};
+		x->pages[first + i] =
+		    (struct page_info){.state = PG_FREE, .peer = SDRV_DOMID_INVALID};
 	}
 	return 0;
 }
@@ -859,8 +859,7 @@ static int get_granter(struct sdrv_xport *x, sdrv_domid_t domid, struct granter 
 	}
 	if (domid == x->domid)
 		return -EINVAL;
-	r = call(x, SDRV_PM_MAP_SETUP, &m, sizeof(m), NULL, 0, &rep, sizeof(rep), &rep_len, fds,
-		 2);
+	r = call(x, SDRV_PM_MAP_SETUP, &m, sizeof(m), NULL, 0, &rep, sizeof(rep), &rep_len, fds, 2);
 	if (r == -EOPNOTSUPP && !x->broken) {
 		/* An isolated granter: everything goes through the broker. */
 		g = calloc(1, sizeof(*g));
@@ -971,8 +970,8 @@ static int iso_unpin(struct sdrv_xport *x, struct granter *g, const sdrv_grant_r
 
 	for (uint32_t done = 0; done < count;) {
 		uint32_t n = count - done < SDRV_PM_MAX_BATCH ? count - done : SDRV_PM_MAX_BATCH;
-		struct sdrv_pm_map m = {.granter = g->domid, .count = n,
-					.flags = writable ? SDRV_PM_MAP_WRITABLE : 0};
+		struct sdrv_pm_map m = {
+		    .granter = g->domid, .count = n, .flags = writable ? SDRV_PM_MAP_WRITABLE : 0};
 		int r;
 
 		memcpy(buf, &m, sizeof(m));
@@ -1002,8 +1001,8 @@ static int iso_map(struct sdrv_xport *x, struct granter *g, uint32_t count,
 
 	for (uint32_t done = 0, b = 0; done < count; b++) {
 		uint32_t n = count - done < SDRV_PM_MAX_BATCH ? count - done : SDRV_PM_MAX_BATCH;
-		struct sdrv_pm_map m = {.granter = g->domid, .count = n,
-					.flags = writable ? SDRV_PM_MAP_WRITABLE : 0};
+		struct sdrv_pm_map m = {
+		    .granter = g->domid, .count = n, .flags = writable ? SDRV_PM_MAP_WRITABLE : 0};
 		struct sdrv_pm_map_rep rep;
 		int fds[SDRV_PM_MAX_BATCH];
 		size_t rlen = 0;
@@ -1083,8 +1082,8 @@ void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 	base = mmap(NULL, (size_t)count * PAGE, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (g->isolated)
-		pinned = calloc((count + SDRV_PM_MAX_BATCH - 1) / SDRV_PM_MAX_BATCH,
-				sizeof(*pinned));
+		pinned =
+		    calloc((count + SDRV_PM_MAX_BATCH - 1) / SDRV_PM_MAX_BATCH, sizeof(*pinned));
 	if (!m || !st || base == MAP_FAILED || (g->isolated && !pinned)) {
 		free(pinned);
 		free(m);
@@ -1104,7 +1103,7 @@ void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 			munmap(base, (size_t)count * PAGE);
 			for (uint32_t off = 0; off < count; off += SDRV_PM_MAX_BATCH) {
 				uint32_t n = count - off < SDRV_PM_MAX_BATCH ? count - off
-									      : SDRV_PM_MAX_BATCH;
+									     : SDRV_PM_MAX_BATCH;
 
 				if (pinned[off / SDRV_PM_MAX_BATCH])
 					(void)iso_unpin(x, g, refs + off, n, writable);
@@ -1198,8 +1197,10 @@ static int iso_copy(struct sdrv_xport *x, struct granter *g, const struct sdrv_g
 
 	do {
 		uint32_t n = s->len - done < SDRV_PM_MAX_COPY ? s->len - done : SDRV_PM_MAX_COPY;
-		struct sdrv_pm_copy m = {.granter = g->domid, .ref = s->ref,
-					 .offset = (uint16_t)(s->offset + done), .len = (uint16_t)n,
+		struct sdrv_pm_copy m = {.granter = g->domid,
+					 .ref = s->ref,
+					 .offset = (uint16_t)(s->offset + done),
+					 .len = (uint16_t)n,
 					 .flags = s->to_grant ? SDRV_PM_COPY_TO_GRANT : 0};
 		struct sdrv_pm_copy_rep rep;
 		size_t len = sizeof(m), rlen = 0;
@@ -1260,7 +1261,7 @@ int sdrv_gnt_copy(struct sdrv_xport *x, struct sdrv_gnt_copy_seg *segs, uint32_t
 			done = pread(g->pool_fd, s->local, s->len, off);
 		r = done == (ssize_t)s->len ? 0 : (done < 0 ? -errno : -EIO);
 		unpin_one(g, s->ref, s->to_grant);
-next:
+	next:
 		s->status = r;
 		if (r)
 			ret = -EIO;
@@ -1270,8 +1271,7 @@ next:
 
 /* --------------------------- event channels ----------------------------- */
 
-int sdrv_evtchn_alloc_unbound(struct sdrv_xport *x, sdrv_domid_t remote,
-			      sdrv_evtchn_port_t *port)
+int sdrv_evtchn_alloc_unbound(struct sdrv_xport *x, sdrv_domid_t remote, sdrv_evtchn_port_t *port)
 {
 	struct sdrv_pm_alloc m = {.remote = remote};
 	sdrv_evtchn_port_t p;

@@ -35,7 +35,7 @@ _Static_assert(sizeof(struct sdrv_pm_ev_peer_died) == 4, "ev_peer_died size");
 /* The shape of one message: payload size (exact, or a range for the HELLO
  * reply's trailing store address and the isolation-mode arrays) and
  * descriptors (VAR_FDS: the count depends on the payload, see check_var()). */
-#define VAR_FDS 0xFFu
+#define VAR_FDS	      0xFFu
 #define BATCH_MAX_LEN (8 + 4 * SDRV_PM_MAX_BATCH)
 
 struct shape {
@@ -46,34 +46,34 @@ struct shape {
 };
 
 static const struct shape requests[] = {
-	{SDRV_PM_HELLO, 16, 16, VAR_FDS},
-	{SDRV_PM_MAP_SETUP, 4, 4, 0},
-	{SDRV_PM_ALLOC_UNBOUND, 8, 8, 1},
-	{SDRV_PM_BIND, 16, 16, 1},
-	{SDRV_PM_CLOSE, 4, 4, 0},
-	{SDRV_PM_SHARE, 12, BATCH_MAX_LEN, VAR_FDS},
-	{SDRV_PM_MAP, 12, BATCH_MAX_LEN, 0},
-	{SDRV_PM_UNMAP, 12, BATCH_MAX_LEN, 0},
-	{SDRV_PM_COPY, 16, 16 + SDRV_PM_MAX_COPY, 0},
+    {SDRV_PM_HELLO, 16, 16, VAR_FDS},
+    {SDRV_PM_MAP_SETUP, 4, 4, 0},
+    {SDRV_PM_ALLOC_UNBOUND, 8, 8, 1},
+    {SDRV_PM_BIND, 16, 16, 1},
+    {SDRV_PM_CLOSE, 4, 4, 0},
+    {SDRV_PM_SHARE, 12, BATCH_MAX_LEN, VAR_FDS},
+    {SDRV_PM_MAP, 12, BATCH_MAX_LEN, 0},
+    {SDRV_PM_UNMAP, 12, BATCH_MAX_LEN, 0},
+    {SDRV_PM_COPY, 16, 16 + SDRV_PM_MAX_COPY, 0},
 };
 
 /* Successful replies (status 0). Errors are always a bare sdrv_pm_status. */
 static const struct shape replies[] = {
-	{SDRV_PM_HELLO, 8, 8 + SDRV_PM_MAX_STORE, 0},
-	{SDRV_PM_MAP_SETUP, 16, 16, 2},
-	{SDRV_PM_ALLOC_UNBOUND, 8, 8, 0},
-	{SDRV_PM_BIND, 8, 8, 1},
-	{SDRV_PM_CLOSE, 8, 8, 0},
-	{SDRV_PM_SHARE, 8, 8, 0},
-	{SDRV_PM_MAP, 20, 16 + 4 * SDRV_PM_MAX_BATCH, VAR_FDS},
-	{SDRV_PM_UNMAP, 8, 8, 0},
-	{SDRV_PM_COPY, 8, 8 + SDRV_PM_MAX_COPY, 0},
+    {SDRV_PM_HELLO, 8, 8 + SDRV_PM_MAX_STORE, 0},
+    {SDRV_PM_MAP_SETUP, 16, 16, 2},
+    {SDRV_PM_ALLOC_UNBOUND, 8, 8, 0},
+    {SDRV_PM_BIND, 8, 8, 1},
+    {SDRV_PM_CLOSE, 8, 8, 0},
+    {SDRV_PM_SHARE, 8, 8, 0},
+    {SDRV_PM_MAP, 20, 16 + 4 * SDRV_PM_MAX_BATCH, VAR_FDS},
+    {SDRV_PM_UNMAP, 8, 8, 0},
+    {SDRV_PM_COPY, 8, 8 + SDRV_PM_MAX_COPY, 0},
 };
 
 static const struct shape events[] = {
-	{SDRV_PM_EV_BOUND, 16, 16, 1},
-	{SDRV_PM_EV_PORT_CLOSED, 4, 4, 0},
-	{SDRV_PM_EV_PEER_DIED, 4, 4, 0},
+    {SDRV_PM_EV_BOUND, 16, 16, 1},
+    {SDRV_PM_EV_PORT_CLOSED, 4, 4, 0},
+    {SDRV_PM_EV_PEER_DIED, 4, 4, 0},
 };
 
 static const struct shape *find(const struct shape *tab, size_t n, uint16_t type)
@@ -267,11 +267,11 @@ int sdrv_pm_validate(const void *buf, size_t n, unsigned nfds, enum sdrv_pm_dir 
 size_t sdrv_pm_encode(void *buf, uint16_t type, uint32_t seq, const void *payload, size_t len)
 {
 	struct sdrv_pm_hdr h = {
-		.magic = SDRV_PM_MAGIC,
-		.type = type,
-		.flags = 0,
-		.seq = seq,
-		.len = (uint32_t)len,
+	    .magic = SDRV_PM_MAGIC,
+	    .type = type,
+	    .flags = 0,
+	    .seq = seq,
+	    .len = (uint32_t)len,
 	};
 
 	if (len > SDRV_PM_MAX_PAYLOAD)
@@ -355,10 +355,10 @@ long sdrv_pm_recv(int sock, void *buf, int *fds, unsigned *nfds, bool *framing)
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = SDRV_PM_MAX_MSG};
 	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = ctl.buf,
-		.msg_controllen = sizeof(ctl.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = ctl.buf,
+	    .msg_controllen = sizeof(ctl.buf),
 	};
 	ssize_t r;
 

@@ -23,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SDRV_PM_MAGIC 0x42524453u /* "SDRB" in memory on little-endian */
-#define SDRV_PM_VERSION 1u
-#define SDRV_PM_HDR_SIZE 16u
+#define SDRV_PM_MAGIC	    0x42524453u /* "SDRB" in memory on little-endian */
+#define SDRV_PM_VERSION	    1u
+#define SDRV_PM_HDR_SIZE    16u
 #define SDRV_PM_MAX_PAYLOAD 4096u
-#define SDRV_PM_MAX_MSG (SDRV_PM_HDR_SIZE + SDRV_PM_MAX_PAYLOAD)
+#define SDRV_PM_MAX_MSG	    (SDRV_PM_HDR_SIZE + SDRV_PM_MAX_PAYLOAD)
 /* Most descriptors any message carries (SHARE and the MAP reply: one per
  * page; the kernel's SCM_MAX_FD is 253). */
 #define SDRV_PM_MAX_FDS 32u
@@ -47,10 +47,10 @@ enum {
 	SDRV_PM_ALLOC_UNBOUND = 3,
 	SDRV_PM_BIND = 4,
 	SDRV_PM_CLOSE = 5,
-	SDRV_PM_SHARE = 6,  /* isolation mode: the granter's page memfds */
-	SDRV_PM_MAP = 7,    /* isolation mode: pin and get page descriptors */
-	SDRV_PM_UNMAP = 8,  /* isolation mode: drop pins */
-	SDRV_PM_COPY = 9,   /* isolation mode: grant copy through the broker */
+	SDRV_PM_SHARE = 6,   /* isolation mode: the granter's page memfds */
+	SDRV_PM_MAP = 7,     /* isolation mode: pin and get page descriptors */
+	SDRV_PM_UNMAP = 8,   /* isolation mode: drop pins */
+	SDRV_PM_COPY = 9,    /* isolation mode: grant copy through the broker */
 	SDRV_PM_NR_REQUESTS, /* one past the last request type */
 
 	SDRV_PM_EV_BOUND = 0x4001,
@@ -64,7 +64,7 @@ enum {
 /* Isolation mode: HELLO carries only the table (no pool); the domain's
  * pages are shared one memfd each with SHARE. */
 #define SDRV_PM_HELLO_ISOLATE (1u << 1)
-#define SDRV_PM_HELLO_KNOWN (SDRV_PM_HELLO_PRIVILEGED | SDRV_PM_HELLO_ISOLATE)
+#define SDRV_PM_HELLO_KNOWN   (SDRV_PM_HELLO_PRIVILEGED | SDRV_PM_HELLO_ISOLATE)
 
 struct sdrv_pm_hdr {
 	uint32_t magic;

@@ -183,12 +183,14 @@ SDRV_BEGIN_DECLS
 #define SDRV_NETIF_CTRL_STATUS_INVALID_PARAMETER 2 /**< A parameter is invalid. */
 #define SDRV_NETIF_CTRL_STATUS_BUFFER_OVERFLOW	 3 /**< A size exceeds what the backend supports. */
 
-#define SDRV_NETIF_CTRL_HASH_TYPE_IPV4	   (1u << 0) /**< Hash over IPv4 addresses. */
-#define SDRV_NETIF_CTRL_HASH_TYPE_IPV4_TCP (1u << 1) /**< Hash over IPv4 addresses and TCP ports.  \
-						      */
-#define SDRV_NETIF_CTRL_HASH_TYPE_IPV6	   (1u << 2) /**< Hash over IPv6 addresses. */
-#define SDRV_NETIF_CTRL_HASH_TYPE_IPV6_TCP (1u << 3) /**< Hash over IPv6 addresses and TCP ports.  \
-						      */
+#define SDRV_NETIF_CTRL_HASH_TYPE_IPV4 (1u << 0) /**< Hash over IPv4 addresses. */
+#define SDRV_NETIF_CTRL_HASH_TYPE_IPV4_TCP                                                         \
+	(1u << 1)				 /**< Hash over IPv4 addresses and TCP ports.      \
+						  */
+#define SDRV_NETIF_CTRL_HASH_TYPE_IPV6 (1u << 2) /**< Hash over IPv6 addresses. */
+#define SDRV_NETIF_CTRL_HASH_TYPE_IPV6_TCP                                                         \
+	(1u << 3) /**< Hash over IPv6 addresses and TCP ports.                                     \
+		   */
 
 #define SDRV_NETIF_CTRL_HASH_ALGORITHM_NONE	0 /**< No hashing. */
 #define SDRV_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ 1 /**< The Toeplitz hash. */
