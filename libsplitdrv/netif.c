@@ -1087,6 +1087,7 @@ uint32_t sdrv_netif_toeplitz(const uint8_t *key, size_t key_len, const void *dat
 #define ETH_P_IPV6  0x86DDu
 #define ETH_P_8021Q 0x8100u
 #define IPPROTO_TCP 6u
+#define IPPROTO_UDP 17u
 
 static uint16_t get16be(const uint8_t *p)
 {
@@ -1159,6 +1160,92 @@ int sdrv_netif_hash_frame(const uint8_t *key, size_t key_len, uint32_t types, co
 	hash->value = sdrv_netif_toeplitz(key, key_len, buf, n);
 	hash->type = type;
 	hash->algorithm = SDRV_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+	return 0;
+}
+
+/* --------------------------- checksum offload --------------------------- */
+
+/* The result is built in `r` and copied out only when complete: on any
+ * error the caller's is all zero. */
+int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *out)
+{
+	struct sdrv_netif_l4 r, *l4 = &r;
+	const uint8_t *f = frame;
+	size_t off = 12, l4off;
+	uint16_t proto;
+	uint8_t nh;
+
+	if (!out || (!frame && len))
+		return -SDRV_EINVAL;
+	__builtin_memset(out, 0, sizeof(*out));
+	__builtin_memset(l4, 0, sizeof(*l4));
+	if (len < off + 2)
+		return -SDRV_EBADMSG;
+	proto = get16be(f + off);
+	off += 2;
+	if (proto == ETH_P_8021Q) {
+		if (len < off + 4)
+			return -SDRV_EBADMSG;
+		proto = get16be(f + off + 2);
+		off += 4;
+	}
+	if (proto == ETH_P_IPV4) {
+		const uint8_t *ip = f + off;
+		size_t ihl;
+
+		if (len - off < 20 || ip[0] >> 4 != 4)
+			return -SDRV_EBADMSG;
+		ihl = (size_t)(ip[0] & 15) * 4;
+		if (ihl < 20 || len - off < ihl)
+			return -SDRV_EBADMSG;
+		/* a fragment after the first carries no transport header */
+		if ((ip[6] & 0x1f) | ip[7])
+			return -SDRV_EOPNOTSUPP;
+		nh = ip[9];
+		l4off = off + ihl;
+	} else if (proto == ETH_P_IPV6) {
+		const uint8_t *ip = f + off;
+
+		if (len - off < 40 || ip[0] >> 4 != 6)
+			return -SDRV_EBADMSG;
+		nh = ip[6];
+		l4off = off + 40;
+		l4->ipv6 = 1;
+		/* hop-by-hop, routing and destination options: skip them */
+		for (int i = 0; i < 8 && (nh == 0 || nh == 43 || nh == 60); i++) {
+			if (len - l4off < 8)
+				return -SDRV_EBADMSG;
+			nh = f[l4off];
+			l4off += ((size_t)f[l4off + 1] + 1) * 8;
+		}
+		if (l4off > len)
+			return -SDRV_EBADMSG;
+	} else {
+		return -SDRV_EOPNOTSUPP;
+	}
+	if (nh == IPPROTO_TCP) {
+		size_t doff;
+
+		if (len - l4off < 20)
+			return -SDRV_EBADMSG;
+		doff = (size_t)(f[l4off + 12] >> 4) * 4;
+		if (doff < 20 || len - l4off < doff)
+			return -SDRV_EBADMSG;
+		l4->csum_offset = 16;
+		l4->hdr_len = (uint16_t)(l4off + doff);
+	} else if (nh == IPPROTO_UDP) {
+		if (len - l4off < 8)
+			return -SDRV_EBADMSG;
+		l4->csum_offset = 6;
+		l4->hdr_len = (uint16_t)(l4off + 8);
+	} else {
+		return -SDRV_EOPNOTSUPP;
+	}
+	if (l4off > 0xffff - 8)
+		return -SDRV_EBADMSG;
+	l4->csum_start = (uint16_t)l4off;
+	l4->proto = nh;
+	__builtin_memcpy(out, &r, sizeof(r));
 	return 0;
 }
 

@@ -37,7 +37,9 @@
  *    refused ones carry only id and type; mapping entries name queues;
  *    responses are the four fields and zeros;
  *  - the frame hash returns an enabled type or nothing, and the Toeplitz
- *    hash is linear (T(a ^ b) = T(a) ^ T(b)).
+ *    hash is linear (T(a ^ b) = T(a) ^ T(b)); the transport header found
+ *    for a checksum offload lies within the frame, or the error is a
+ *    documented one.
  *
  * Built two ways: with libFuzzer by `make fuzz-netif` (-DSDRV_LIBFUZZER),
  * and as a plain program run by `make check`: the seed corpus
@@ -70,7 +72,7 @@ static struct {
 	unsigned long inputs, tx_ok, tx_control, tx_empty, tx_reencoded, tx_again, tx_einval;
 	unsigned long tx_drop[16], tx_fatal[16], rx_ok, rx_again, rx_drop[16], rx_fatal[16];
 	unsigned long ctrl_ok, ctrl_badmsg, ctrl_msgsize, ctrl_notsup, ctrl_einval, map_ok, map_bad;
-	unsigned long hash_ok, hash_none;
+	unsigned long hash_ok, hash_none, l4_ok;
 } st;
 
 static void fz_fail(const char *what, int line) __attribute__((noreturn));
@@ -565,6 +567,28 @@ static void check_ctrl(const uint8_t *d, size_t n, uint8_t c2, uint8_t c3, uint8
 	FZ_CHECK(memcmp(out, &rsp, 12) == 0);
 }
 
+/* ---------------------------- checksum offload --------------------------- */
+
+/* Where a partial checksum goes: within the frame, a TCP or UDP header
+ * that fits, or a documented error with a zeroed result. */
+static void check_l4(const uint8_t *frame, size_t n)
+{
+	struct sdrv_netif_l4 l4;
+	int rc = sdrv_netif_parse_l4(frame, n, &l4);
+
+	if (rc == 0) {
+		FZ_CHECK(l4.proto == 6 || l4.proto == 17);
+		FZ_CHECK(l4.csum_offset == (l4.proto == 6 ? 16 : 6));
+		FZ_CHECK(l4.csum_start >= 34 && l4.hdr_len <= n &&
+			 l4.hdr_len >= l4.csum_start + (l4.proto == 6 ? 20u : 8u));
+		FZ_CHECK(l4.csum_start + l4.csum_offset + 2u <= l4.hdr_len);
+		st.l4_ok++;
+	} else {
+		FZ_CHECK(rc == -SDRV_EBADMSG || rc == -SDRV_EOPNOTSUPP);
+		FZ_CHECK(all_zero(&l4, sizeof(l4)));
+	}
+}
+
 /* --------------------------------- hash ---------------------------------- */
 
 static void check_hash(const uint8_t *d, size_t n, uint8_t types)
@@ -577,6 +601,7 @@ static void check_hash(const uint8_t *d, size_t n, uint8_t types)
 	FZ_CHECK(frame != NULL);
 	memcpy(frame, d, n);
 	rc = sdrv_netif_hash_frame(d, klen, types & 0xf, frame, n, &h);
+	check_l4(frame, n);
 	free(frame);
 	if (rc == 0) {
 		FZ_CHECK(h.type <= 3 && (types & 0xf & (1u << h.type)) && h._pad0 == 0 &&
@@ -1039,7 +1064,7 @@ int main(int argc, char **argv)
 	       "  rx: %lu accepted, %lu wait, %lu dropped, %lu fatal\n"
 	       "  ctrl: %lu accepted, %lu INVALID, %lu OVERFLOW, %lu NOT_SUPPORTED, %lu bad "
 	       "config; tables %lu ok, %lu bad\n"
-	       "  hash: %lu hashed, %lu without a type\n",
+	       "  hash: %lu hashed, %lu without a type; %lu transport headers found\n",
 	       iters, seed0, st.tx_ok, st.tx_empty, st.tx_reencoded, st.tx_control, st.tx_again,
 	       st.tx_einval, st.tx_drop[SDRV_NETIF_R_TOO_MANY], st.tx_drop[SDRV_NETIF_R_SLOT_SIZE],
 	       st.tx_drop[SDRV_NETIF_R_RUNT], st.tx_fatal[SDRV_NETIF_R_MALICIOUS],
@@ -1047,13 +1072,13 @@ int main(int argc, char **argv)
 	       st.tx_fatal[SDRV_NETIF_R_EXTRA_REPEATED], st.tx_fatal[SDRV_NETIF_R_GSO_SIZE],
 	       st.tx_fatal[SDRV_NETIF_R_GSO_TYPE], st.rx_ok, st.rx_again, sum16(st.rx_drop),
 	       sum16(st.rx_fatal), st.ctrl_ok, st.ctrl_badmsg, st.ctrl_msgsize, st.ctrl_notsup,
-	       st.ctrl_einval, st.map_ok, st.map_bad, st.hash_ok, st.hash_none);
+	       st.ctrl_einval, st.map_ok, st.map_bad, st.hash_ok, st.hash_none, st.l4_ok);
 	fz_corpus_free(&c);
 	/* A harness that never reaches a path proves nothing about it. */
 	covered = st.tx_ok && st.tx_empty && st.tx_reencoded && st.tx_control && st.tx_again &&
 		  st.tx_einval && st.rx_ok && st.rx_again && st.ctrl_ok && st.ctrl_badmsg &&
 		  st.ctrl_msgsize && st.ctrl_notsup && st.ctrl_einval && st.map_ok && st.map_bad &&
-		  st.hash_ok && st.hash_none;
+		  st.hash_ok && st.hash_none && st.l4_ok;
 	for (unsigned r = SDRV_NETIF_R_TOO_MANY; r <= SDRV_NETIF_R_RUNT; r++)
 		if (r != SDRV_NETIF_R_MALICIOUS)
 			covered &= st.tx_drop[r] != 0;

@@ -1810,6 +1810,89 @@ static size_t frame_v6(uint8_t *f, const uint8_t *src, const uint8_t *dst, uint1
 	return o + 60;
 }
 
+/* Where the partial checksum goes (sdrv_netif_parse_l4()), on heap copies
+ * of exactly the frame's length. */
+static int l4_of(const uint8_t *f, size_t n, struct sdrv_netif_l4 *l4)
+{
+	uint8_t *c = malloc(n ? n : 1);
+	int r;
+
+	memcpy(c, f, n);
+	r = sdrv_netif_parse_l4(c, n, l4);
+	free(c);
+	return r;
+}
+
+START_TEST(parse_l4_frames)
+{
+	static const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+	static const uint8_t a6[16] = {0xfd, [15] = 1}, b6[16] = {0xfd, [15] = 2};
+	struct sdrv_netif_l4 l4;
+	uint8_t f[128];
+	size_t n;
+
+	for (int vlan = 0; vlan < 2; vlan++) {
+		size_t ip = vlan ? 18 : 14;
+
+		n = frame_v4(f, a, b, 1, 2, 6, vlan);
+		f[ip + 20 + 12] = 0x50; /* a 20-byte TCP header */
+		ck_assert_int_eq(l4_of(f, n, &l4), 0);
+		ck_assert_uint_eq(l4.csum_start, ip + 20);
+		ck_assert_uint_eq(l4.csum_offset, 16);
+		ck_assert_uint_eq(l4.hdr_len, ip + 40);
+		ck_assert_uint_eq(l4.proto, 6);
+		ck_assert_uint_eq(l4.ipv6, 0);
+		/* every truncation: an error, nothing read past the end */
+		for (size_t k = 0; k < n; k++)
+			ck_assert_int_eq(l4_of(f, k, &l4), -SDRV_EBADMSG);
+		/* TCP options: a 32-byte header past the frame, then within */
+		f[ip + 20 + 12] = 0x80;
+		ck_assert_int_eq(l4_of(f, n, &l4), -SDRV_EBADMSG);
+		ck_assert_int_eq(l4_of(f, n + 12, &l4), 0);
+		ck_assert_uint_eq(l4.hdr_len, ip + 52);
+		f[ip + 20 + 12] = 0x40; /* below 20 bytes */
+		ck_assert_int_eq(l4_of(f, n, &l4), -SDRV_EBADMSG);
+		/* UDP */
+		f[ip + 9] = 17;
+		ck_assert_int_eq(l4_of(f, ip + 28, &l4), 0);
+		ck_assert_uint_eq(l4.csum_offset, 6);
+		ck_assert_uint_eq(l4.hdr_len, ip + 28);
+		ck_assert_int_eq(l4_of(f, ip + 27, &l4), -SDRV_EBADMSG);
+		/* other protocols; a later fragment; an IHL below 5 */
+		f[ip + 9] = 1;
+		ck_assert_int_eq(l4_of(f, n, &l4), -SDRV_EOPNOTSUPP);
+		f[ip + 9] = 6;
+		f[ip + 20 + 12] = 0x50;
+		f[ip + 7] = 1;
+		ck_assert_int_eq(l4_of(f, n, &l4), -SDRV_EOPNOTSUPP);
+		f[ip + 7] = 0;
+		f[ip] = 0x44;
+		ck_assert_int_eq(l4_of(f, n, &l4), -SDRV_EBADMSG);
+	}
+	/* IPv6, directly and behind a hop-by-hop and a destination header */
+	n = frame_v6(f, a6, b6, 1, 2, 6);
+	f[54 + 12] = 0x50;
+	ck_assert_int_eq(l4_of(f, 74, &l4), 0);
+	ck_assert_uint_eq(l4.csum_start, 54);
+	ck_assert_uint_eq(l4.ipv6, 1);
+	ck_assert_uint_eq(l4.hdr_len, 74);
+	memset(f + 54, 0, 16);
+	f[20] = 0;  /* hop-by-hop */
+	f[54] = 60; /* then destination options */
+	f[62] = 17; /* then UDP */
+	ck_assert_int_eq(l4_of(f, 78, &l4), 0);
+	ck_assert_uint_eq(l4.csum_start, 70);
+	ck_assert_uint_eq(l4.proto, 17);
+	f[55] = 200; /* an extension header past the frame */
+	ck_assert_int_eq(l4_of(f, 78, &l4), -SDRV_EBADMSG);
+	f[12] = 0x88, f[13] = 0xcc; /* LLDP */
+	ck_assert_int_eq(l4_of(f, 78, &l4), -SDRV_EOPNOTSUPP);
+	ck_assert_int_eq(sdrv_netif_parse_l4(NULL, 10, &l4), -SDRV_EINVAL);
+	ck_assert_int_eq(sdrv_netif_parse_l4(f, 10, NULL), -SDRV_EINVAL);
+	(void)n;
+}
+END_TEST
+
 START_TEST(toeplitz_known_answers)
 {
 	for (size_t i = 0; i < sizeof(ms_v4) / sizeof(ms_v4[0]); i++) {
@@ -2222,6 +2305,7 @@ static Suite *netif_suite(void)
 	tc = tcase_create("hash");
 	tcase_add_test(tc, toeplitz_known_answers);
 	tcase_add_test(tc, hash_frames);
+	tcase_add_test(tc, parse_l4_frames);
 	tcase_add_test(tc, errors_and_reasons);
 	suite_add_tcase(s, tc);
 

@@ -982,6 +982,37 @@ SDRV_API int sdrv_netif_hash_frame(const uint8_t *key, size_t key_len, uint32_t 
 				   const void *frame, size_t len, struct sdrv_netif_hash *hash);
 
 /**
+ * @brief Where a frame's TCP or UDP header, and its checksum, are.
+ *
+ * What a driver needs to turn a packet the peer marked "checksum blank"
+ * (SDRV_NETIF_PKT_CSUM_BLANK) into a partial checksum for the host's stack
+ * (a virtio-net header's csum_start and csum_offset), as Linux netback's
+ * checksum_setup() does, and a segmentation offload's header length.
+ */
+struct sdrv_netif_l4 {
+	uint16_t csum_start;  /**< Offset of the TCP or UDP header in the frame. */
+	uint16_t csum_offset; /**< Offset of its checksum field from csum_start (TCP 16, UDP 6). */
+	uint16_t hdr_len;     /**< Bytes of headers: up to the end of the TCP or UDP header. */
+	uint8_t proto;	      /**< 6 (TCP) or 17 (UDP). */
+	uint8_t ipv6;	      /**< 1 for IPv6, 0 for IPv4. */
+};
+
+/**
+ * @brief Find the transport header of an Ethernet frame.
+ *
+ * Reads Ethernet (one 802.1Q tag at most), IPv4 (not a fragment after the
+ * first) or IPv6 (skipping hop-by-hop, routing and destination options), then
+ * TCP or UDP, never reading past `len`.
+ *
+ * @param frame the frame, from its Ethernet header
+ * @param len   its bytes
+ * @param l4    the result (zeroed unless 0 is returned)
+ * @return 0; -SDRV_EBADMSG for a truncated or malformed header;
+ *         -SDRV_EOPNOTSUPP for another protocol; -SDRV_EINVAL for bad arguments
+ */
+SDRV_API int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *l4);
+
+/**
  * @brief A readable explanation of a codec error, for logs.
  * @param err 0 or a negative error from a netif function
  * @return a string with static storage duration (never NULL)
