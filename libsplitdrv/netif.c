@@ -1213,7 +1213,8 @@ int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *out
 		l4->ipv6 = 1;
 		/* hop-by-hop, routing and destination options: skip them */
 		for (int i = 0; i < 8 && (nh == 0 || nh == 43 || nh == 60); i++) {
-			if (len - l4off < 8)
+			/* l4off may already be past the end: no unsigned wrap */
+			if (l4off > len || len - l4off < 8)
 				return -SDRV_EBADMSG;
 			nh = f[l4off];
 			l4off += ((size_t)f[l4off + 1] + 1) * 8;
