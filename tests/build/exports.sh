@@ -9,7 +9,7 @@ set -eu
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 inc=$top_srcdir/include/splitdrv
 # The drivers' headers belong to their own libraries; the rest to libsplitdrv.
-driver_headers="blkback.h blkfront.h netback.h"
+driver_headers="blkback.h blkfront.h netback.h netfront.h"
 status=0 checked=0
 
 check() { # library directory, library name, version script, headers...
@@ -48,6 +48,7 @@ check libsplitdrv libsplitdrv libsplitdrv/libsplitdrv.map $core_headers
 check drivers/blkback libsplitdrv-blkback drivers/blkback/libsplitdrv-blkback.map "$inc/blkback.h"
 check drivers/blkfront libsplitdrv-blkfront drivers/blkfront/libsplitdrv-blkfront.map "$inc/blkfront.h"
 check drivers/netback libsplitdrv-netback drivers/netback/libsplitdrv-netback.map "$inc/netback.h"
+check drivers/netfront libsplitdrv-netfront drivers/netfront/libsplitdrv-netfront.map "$inc/netfront.h"
 if [ $checked -eq 0 ]; then
 	echo "SKIP: no shared library built (--disable-shared)"; exit 77
 fi

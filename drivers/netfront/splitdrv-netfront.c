@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * splitdrv-netfront: netfront as a daemon (see splitdrv-netfront(8)). It
+ * joins the transport as a guest domain, connects to the store, and relays
+ * the vif device to a TAP interface: frames the host stack sends on the
+ * TAP go to the backend, frames the backend delivers are written to the
+ * TAP, each with a virtio-net header carrying the checksum and
+ * segmentation offloads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <splitdrv/netfront.h>
+#include <splitdrv/proto/netif.h>
+#include <splitdrv/transport.h>
+#include <splitdrv/xs.h>
+
+#include "config.h"
+
+/* Frames read from the TAP per round before the backend is notified. */
+#define TAP_BATCH 64
+/* A read buffer: the largest frame, and a little more to tell a frame
+ * that is too big. */
+#define TAP_BUF (SDRV_NETFRONT_MAX_FRAME + 64)
+
+static volatile sig_atomic_t stop_signal;
+static int verbose;
+
+struct relay {
+	struct sdrv_netfront *nf;
+	int tap;
+	char ifname[IFNAMSIZ];
+	bool configured; /* the TAP carries the device's MAC and offloads */
+	/* A frame read from the TAP that the device had no room for. */
+	bool held;
+	size_t held_len;
+	struct sdrv_netfront_offload held_off;
+	struct virtio_net_hdr vh; /* the held frame's header */
+	unsigned char *buf;	  /* the held frame */
+	uint64_t tap_drops, rx_drops;
+};
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void say(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > LOG_INFO + verbose)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "splitdrv-netfront: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+static void log_lib(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	say(level, "%s", msg);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: splitdrv-netfront [OPTION]... -D DOMID\n"
+		"Be the frontend of the split network device vif/HANDLE of domain DOMID,\n"
+		"relayed to a TAP interface of this host: frames sent on the TAP go to the\n"
+		"backend through Xen's netif protocol, frames from the backend come out of it.\n\n"
+		"  -D, --domid N        the frontend's (guest's) domain (required)\n"
+		"  -H, --handle N       the device's handle (default 0)\n"
+		"  -i, --ifname NAME    the TAP interface's name (default eth%%d: the\n"
+		"                       first free ethN)\n"
+		"  -b, --broker ADDRESS the transport's address (POSIX: the broker's socket;\n"
+		"                       default $SPLITDRV_BROKER, then\n"
+		"                       /run/splitdrv/broker.sock)\n"
+		"  -s, --store PATH     the store's socket (default: the transport's store\n"
+		"                       address, else as libxenstore finds it)\n"
+		"  -v, --verbose        log more (every state change)\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        show the version and exit\n\n"
+		"Needs CAP_NET_ADMIN for the TAP. Logs go to standard error. When the backend's\n"
+		"domain dies the link goes down and the daemon waits for a backend to come\n"
+		"back. SIGTERM or SIGINT close the device orderly (waiting up to 5 s for the\n"
+		"backend), remove the TAP and exit 0. Exit status 1: an error (the device\n"
+		"broke, the TAP could not be made); 2: bad usage.\n");
+}
+
+static int parse_num(const char *s, unsigned long max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The TAP */
+
+static int tap_open(const char *name, char actual[IFNAMSIZ])
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC),
+	    hdr = (int)sizeof(struct virtio_net_hdr);
+
+	if (fd < 0) {
+		say(LOG_ERR, "cannot open /dev/net/tun: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		say(LOG_ERR, "cannot make the TAP interface %s: %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		say(LOG_ERR, "%s: cannot set the virtio-net header size: %s", ifr.ifr_name,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(actual, IFNAMSIZ, "%s", ifr.ifr_name);
+	return fd;
+}
+
+/* At connect: the device's MAC, MTU and offloads; then up. */
+static int tap_configure(struct relay *r)
+{
+	uint32_t feat = sdrv_netfront_features(r->nf);
+	unsigned int off = TUN_F_CSUM;
+	struct ifreq ifr;
+	uint8_t mac[6];
+	int s, rc = -1;
+
+	if ((feat & SDRV_NETFRONT_F_SG) && (feat & SDRV_NETFRONT_F_GSO_TCPV4))
+		off |= TUN_F_TSO4;
+	if ((feat & SDRV_NETFRONT_F_SG) && (feat & SDRV_NETFRONT_F_GSO_TCPV6))
+		off |= TUN_F_TSO6;
+	if (ioctl(r->tap, TUNSETOFFLOAD, off) < 0) {
+		say(LOG_ERR, "%s: cannot set the offloads: %s", r->ifname, strerror(errno));
+		return -1;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		say(LOG_ERR, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->ifname);
+	if (sdrv_netfront_mac(r->nf, mac) == 0) {
+		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+		if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0) {
+			say(LOG_ERR, "%s: cannot set the MAC address: %s", r->ifname,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	ifr.ifr_mtu = (int)sdrv_netfront_mtu(r->nf);
+	if (ifr.ifr_mtu > 1500)
+		ifr.ifr_mtu = 1500;
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
+		say(LOG_ERR, "%s: cannot set the MTU: %s", r->ifname, strerror(errno));
+		goto out;
+	}
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+		say(LOG_ERR, "%s: cannot read the flags: %s", r->ifname, strerror(errno));
+		goto out;
+	}
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+		say(LOG_ERR, "%s: cannot bring it up: %s", r->ifname, strerror(errno));
+		goto out;
+	}
+	say(LOG_DEBUG, "%s: offloads csum%s%s", r->ifname, (off & TUN_F_TSO4) ? " tso4" : "",
+	    (off & TUN_F_TSO6) ? " tso6" : "");
+	rc = 0;
+out:
+	close(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The relay */
+
+static void on_link(void *ctx, bool up)
+{
+	struct relay *r = ctx;
+
+	if (up) {
+		if (tap_configure(r) == 0)
+			r->configured = true;
+		say(LOG_NOTICE, "%s connected to backend domain %u", r->ifname,
+		    sdrv_netfront_backend(r->nf));
+	} else {
+		say(LOG_NOTICE, "%s disconnected from backend domain %u", r->ifname,
+		    sdrv_netfront_backend(r->nf));
+	}
+}
+
+/* A frame from the backend: to the TAP, with its virtio-net header. */
+static void on_rx(void *ctx, const void *frame, size_t len, const struct sdrv_netfront_offload *off)
+{
+	struct relay *r = ctx;
+	struct virtio_net_hdr h;
+	struct iovec iov[2];
+	struct sdrv_netif_l4 l4;
+	bool have_l4 = false;
+
+	memset(&h, 0, sizeof(h));
+	if ((off->flags & SDRV_NETFRONT_CSUM_BLANK) || off->gso_type) {
+		have_l4 = sdrv_netif_parse_l4(frame, len, &l4) == 0;
+		if (!have_l4) {
+			/* As Linux netfront's checksum_setup(): a packet whose
+			 * checksum cannot be completed is dropped. */
+			r->rx_drops++;
+			say(LOG_DEBUG, "%s: dropped a received frame without a TCP/UDP header",
+			    r->ifname);
+			return;
+		}
+	}
+	if (off->flags & SDRV_NETFRONT_CSUM_BLANK) {
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = l4.csum_start;
+		h.csum_offset = l4.csum_offset;
+	} else if (off->flags & SDRV_NETFRONT_DATA_VALIDATED) {
+		h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	}
+	if (off->gso_type == SDRV_NETIF_GSO_TYPE_TCPV4 ||
+	    off->gso_type == SDRV_NETIF_GSO_TYPE_TCPV6) {
+		h.gso_type = off->gso_type == SDRV_NETIF_GSO_TYPE_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4
+									: VIRTIO_NET_HDR_GSO_TCPV6;
+		h.gso_size = off->gso_size;
+		h.hdr_len = l4.hdr_len;
+	}
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	if (writev(r->tap, iov, 2) < 0) {
+		r->rx_drops++;
+		say(LOG_DEBUG, "%s: writing a frame: %s", r->ifname, strerror(errno));
+	}
+}
+
+/* Send the held frame, then what the TAP has. 0, or -1 if the device is broken. */
+static int pump_tap(struct relay *r)
+{
+	struct virtio_net_hdr *h = &r->vh;
+	unsigned char *frame = r->buf;
+	int sent = 0;
+
+	for (int n = 0; n <= TAP_BATCH; n++) {
+		int rc;
+
+		if (!r->held) {
+			struct iovec iov[2];
+			ssize_t got;
+
+			if (n == TAP_BATCH)
+				break;
+			iov[0].iov_base = h;
+			iov[0].iov_len = sizeof(*h);
+			iov[1].iov_base = r->buf;
+			iov[1].iov_len = TAP_BUF;
+			got = readv(r->tap, iov, 2);
+			if (got < 0) {
+				if (errno != EAGAIN && errno != EINTR)
+					say(LOG_ERR, "%s: read: %s", r->ifname, strerror(errno));
+				break;
+			}
+			if ((size_t)got < sizeof(*h) + SDRV_NETFRONT_MIN_FRAME ||
+			    (size_t)got - sizeof(*h) > SDRV_NETFRONT_MAX_FRAME) {
+				r->tap_drops++;
+				continue;
+			}
+			memset(&r->held_off, 0, sizeof(r->held_off));
+			r->held_len = (size_t)got - sizeof(*h);
+			if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+				r->held_off.flags |= SDRV_NETFRONT_CSUM_BLANK;
+			if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+				r->held_off.flags |= SDRV_NETFRONT_DATA_VALIDATED;
+			switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+			case VIRTIO_NET_HDR_GSO_NONE:
+				break;
+			case VIRTIO_NET_HDR_GSO_TCPV4:
+				r->held_off.gso_type = SDRV_NETIF_GSO_TYPE_TCPV4;
+				r->held_off.gso_size = h->gso_size;
+				break;
+			case VIRTIO_NET_HDR_GSO_TCPV6:
+				r->held_off.gso_type = SDRV_NETIF_GSO_TYPE_TCPV6;
+				r->held_off.gso_size = h->gso_size;
+				break;
+			default:
+				r->tap_drops++;
+				continue;
+			}
+			r->held = true;
+		}
+		r->held_off.flags |= SDRV_NETFRONT_MORE;
+		rc = sdrv_netfront_send(r->nf, frame, r->held_len, &r->held_off);
+		if (rc == -EAGAIN)
+			break; /* keep it; wait until writable */
+		r->held = false;
+		if (rc == 0) {
+			sent++;
+			continue;
+		}
+		if (rc == -EIO || rc == -ENODEV)
+			return -1;
+		/* -ENOTCONN (the link went down), a frame the device does not
+		 * take: dropped. */
+		r->tap_drops++;
+		say(LOG_DEBUG, "%s: dropped a frame of %zu bytes: %s", r->ifname, r->held_len,
+		    strerror(-rc));
+		if (rc == -ENOTCONN)
+			break;
+	}
+	if (sent)
+		(void)sdrv_netfront_flush(r->nf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    {"broker", required_argument, NULL, 'b'},
+	    {"domid", required_argument, NULL, 'D'},
+	    {"handle", required_argument, NULL, 'H'},
+	    {"ifname", required_argument, NULL, 'i'},
+	    {"store", required_argument, NULL, 's'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sdrv_xport_opts xo = {.sz = sizeof(xo)};
+	struct sdrv_netfront_opts no = {.sz = sizeof(no)};
+	struct sdrv_xs_opts so = {.sz = sizeof(so), .timeout_ms = 30000};
+	struct sigaction sa = {.sa_handler = on_signal};
+	const char *store = NULL, *ifname = "eth%d";
+	struct relay r;
+	struct sdrv_xport *x;
+	struct sdrv_xs *xs;
+	uint32_t v, handle = 0;
+	bool have_domid = false;
+	int c, rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.tap = -1;
+	while ((c = getopt_long(argc, argv, "b:D:H:i:s:vhV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			xo.address = optarg;
+			break;
+		case 'D':
+			if (parse_num(optarg, 0x7fef, &v) < 0 || v == 0)
+				goto bad;
+			xo.domid = (sdrv_domid_t)v;
+			have_domid = true;
+			break;
+		case 'H':
+			if (parse_num(optarg, 0xffff, &handle) < 0)
+				goto bad;
+			break;
+		case 'i':
+			if (!optarg[0] || strlen(optarg) >= IFNAMSIZ || strchr(optarg, '/') ||
+			    strchr(optarg, ' '))
+				goto bad;
+			ifname = optarg;
+			break;
+		case 's':
+			store = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("splitdrv-netfront (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "splitdrv-netfront: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!have_domid) {
+		fprintf(stderr, "splitdrv-netfront: -D DOMID is required\n");
+		usage(stderr);
+		return 2;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r.buf = malloc(TAP_BUF);
+	if (!r.buf) {
+		fprintf(stderr, "splitdrv-netfront: out of memory\n");
+		return 1;
+	}
+	/* A guest: not privileged; it shares the rings and its data pools. */
+	xo.grant_pages = 1024;
+	x = sdrv_xport_open("posix", &xo);
+	if (!x) {
+		fprintf(stderr, "splitdrv-netfront: cannot join the transport as domain %u: %s\n",
+			xo.domid, strerror(errno));
+		free(r.buf);
+		return 1;
+	}
+	if (!store)
+		store = sdrv_xport_store_address(x);
+	so.log = log_lib;
+	xs = sdrv_xs_open(store, &so);
+	if (!xs) {
+		fprintf(stderr, "splitdrv-netfront: cannot connect to the store%s%s: %s\n",
+			store ? " at " : "", store ? store : "", strerror(errno));
+		sdrv_xport_close(x);
+		free(r.buf);
+		return 1;
+	}
+	r.tap = tap_open(ifname, r.ifname);
+	if (r.tap < 0) {
+		sdrv_xs_close(xs);
+		sdrv_xport_close(x);
+		free(r.buf);
+		return 1;
+	}
+	no.xport = x;
+	no.xs = xs;
+	no.handle = handle;
+	no.rx = on_rx;
+	no.link = on_link;
+	no.ctx = &r;
+	no.log = log_lib;
+	r.nf = sdrv_netfront_new(&no);
+	if (!r.nf) {
+		fprintf(stderr, "splitdrv-netfront: cannot start vif %u of domain %u: %s\n", handle,
+			xo.domid, strerror(errno));
+		close(r.tap);
+		sdrv_xs_close(xs);
+		sdrv_xport_close(x);
+		free(r.buf);
+		return 1;
+	}
+	say(LOG_INFO, "%s: the frontend of vif %u of domain %u", r.ifname, handle, xo.domid);
+	while (!stop_signal) {
+		struct pollfd pfd[2] = {{.fd = sdrv_netfront_fd(r.nf), .events = POLLIN},
+					{.fd = r.tap, .events = POLLIN}};
+		bool tap_on =
+		    sdrv_netfront_connected(r.nf) && (!r.held || sdrv_netfront_writable(r.nf));
+
+		if (poll(pfd, tap_on ? 2 : 1, 1000) < 0 && errno != EINTR) {
+			say(LOG_ERR, "poll: %s", strerror(errno));
+			rc = -errno;
+			break;
+		}
+		if ((rc = sdrv_netfront_process(r.nf)) < 0)
+			break;
+		if (sdrv_netfront_connected(r.nf) &&
+		    (r.held ? sdrv_netfront_writable(r.nf) : tap_on && (pfd[1].revents & POLLIN))) {
+			if (pump_tap(&r) < 0) {
+				rc = -EIO;
+				break;
+			}
+		}
+	}
+	if (stop_signal) {
+		say(LOG_INFO, "%s, closing the device", strsignal(stop_signal));
+		rc = 0;
+	} else if (rc == -ENODEV) {
+		say(LOG_INFO, "the device was removed");
+		rc = 0;
+	} else if (sdrv_netfront_broken(r.nf)) {
+		say(LOG_ERR, "the device broke: %s", sdrv_netfront_broken(r.nf));
+	}
+	if (r.tap_drops || r.rx_drops)
+		say(LOG_INFO, "%s: %llu frames from the TAP and %llu to it dropped", r.ifname,
+		    (unsigned long long)r.tap_drops, (unsigned long long)r.rx_drops);
+	sdrv_netfront_free(r.nf, 5000);
+	close(r.tap); /* a TAP that is not persistent goes with its descriptor */
+	sdrv_xs_close(xs);
+	sdrv_xport_close(x);
+	free(r.buf);
+	return rc < 0 ? 1 : 0;
+bad:
+	fprintf(stderr, "splitdrv-netfront: bad value for -%c: %s\n", c, optarg);
+	usage(stderr);
+	return 2;
+}
