@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,6 +227,7 @@ static void rx_consume(struct sdrv_netfront *nf, uint32_t n)
 
 static int rx_deliver(struct sdrv_netfront *nf, const struct sdrv_netif_rx_pkt *pkt)
 {
+	struct iovec iov[SDRV_NETIF_RX_MAX_FRAGS];
 	struct sdrv_netfront_offload off;
 	size_t len = 0;
 
@@ -244,9 +246,11 @@ static int rx_deliver(struct sdrv_netfront *nf, const struct sdrv_netif_rx_pkt *
 				 SDRV_NETIF_RX_MAX_SIZE);
 			return -EIO;
 		}
-		memcpy(nf->rx_frame + len,
-		       nf->rx_mem + (size_t)nf->pend_buf[fr->slot] * NF_PAGE + fr->offset,
-		       fr->size);
+		iov[i].iov_base =
+		    nf->rx_mem + (size_t)nf->pend_buf[fr->slot] * NF_PAGE + fr->offset;
+		iov[i].iov_len = fr->size;
+		if (!nf->o.rxv)
+			memcpy(nf->rx_frame + len, iov[i].iov_base, fr->size);
 		len += fr->size;
 	}
 	memset(&off, 0, sizeof(off));
@@ -257,6 +261,12 @@ static int rx_deliver(struct sdrv_netfront *nf, const struct sdrv_netif_rx_pkt *
 	}
 	nf->st.rx_packets++;
 	nf->st.rx_bytes += len;
+	if (nf->o.rxv) {
+		/* in place: the buffers are reposted only after the callback */
+		nf->o.rxv(nf->o.ctx, iov, pkt->nr_frags, len, &off);
+		rx_consume(nf, pkt->nr_slots);
+		return 0;
+	}
 	rx_consume(nf, pkt->nr_slots);
 	if (nf->o.rx)
 		nf->o.rx(nf->o.ctx, nf->rx_frame, len, &off);
@@ -406,8 +416,11 @@ static int state_error(const struct sdrv_netfront *nf)
 	return 0;
 }
 
-SDRV_API int sdrv_netfront_send(struct sdrv_netfront *nf, const void *frame, size_t len,
-				const struct sdrv_netfront_offload *off)
+/* Send `len` bytes: copied from `frame`, or (frame NULL) already in the
+ * pages sdrv_netfront_tx_buffers() handed out, which are the next ones
+ * taken from the free stack. */
+static int tx_submit(struct sdrv_netfront *nf, const void *frame, size_t len,
+		     const struct sdrv_netfront_offload *off)
 {
 	struct sdrv_netif_tx_pkt pkt;
 	uint32_t flags = off ? off->flags : 0, nfrags, nslots;
@@ -416,8 +429,6 @@ SDRV_API int sdrv_netfront_send(struct sdrv_netfront *nf, const void *frame, siz
 
 	if ((rc = state_error(nf)))
 		return rc;
-	if (!frame)
-		return -EINVAL;
 	if (len < SDRV_NETFRONT_MIN_FRAME || len > SDRV_NETFRONT_MAX_FRAME)
 		return -EMSGSIZE;
 	if (flags & ~SEND_FLAGS)
@@ -456,7 +467,9 @@ SDRV_API int sdrv_netfront_send(struct sdrv_netfront *nf, const void *frame, siz
 		uint16_t pg = nf->tx_free[nf->tx_nfree - 1 - k];
 		size_t at = (size_t)k * NF_PAGE, sz = len - at < NF_PAGE ? len - at : NF_PAGE;
 
-		memcpy(nf->tx_mem + (size_t)pg * NF_PAGE, (const unsigned char *)frame + at, sz);
+		if (frame)
+			memcpy(nf->tx_mem + (size_t)pg * NF_PAGE, (const unsigned char *)frame + at,
+			       sz);
 		pkt.frag[k].gref = nf->tx_ref[pg];
 		pkt.frag[k].offset = 0;
 		pkt.frag[k].size = (uint16_t)sz;
@@ -490,6 +503,53 @@ SDRV_API int sdrv_netfront_send(struct sdrv_netfront *nf, const void *frame, siz
 	return 0;
 }
 
+SDRV_API int sdrv_netfront_send(struct sdrv_netfront *nf, const void *frame, size_t len,
+				const struct sdrv_netfront_offload *off)
+{
+	if (!frame)
+		return state_error(nf) ? state_error(nf) : -EINVAL;
+	return tx_submit(nf, frame, len, off);
+}
+
+/* Pages for a frame of the largest size the backend takes. */
+static uint32_t tx_max_frags(const struct sdrv_netfront *nf)
+{
+	return (nf->features & SDRV_NETFRONT_F_SG)
+		   ? (SDRV_NETFRONT_MAX_FRAME + NF_PAGE - 1) / NF_PAGE
+		   : 1u;
+}
+
+SDRV_API int sdrv_netfront_tx_buffers(struct sdrv_netfront *nf, struct iovec *iov, unsigned int max)
+{
+	uint32_t n;
+	int rc;
+
+	if ((rc = state_error(nf)))
+		return rc;
+	if (!iov || !max)
+		return -EINVAL;
+	n = tx_max_frags(nf);
+	if (n > max)
+		n = max;
+	if (nf->tx_nfree < n || sdrv_ring_front_free(&nf->txr) < n + 1) {
+		nf->st.tx_busy++;
+		notify(nf);
+		return -EAGAIN;
+	}
+	/* the pages tx_submit() takes next, in the order it takes them */
+	for (uint32_t k = 0; k < n; k++) {
+		iov[k].iov_base = nf->tx_mem + (size_t)nf->tx_free[nf->tx_nfree - 1 - k] * NF_PAGE;
+		iov[k].iov_len = NF_PAGE;
+	}
+	return (int)n;
+}
+
+SDRV_API int sdrv_netfront_send_buffers(struct sdrv_netfront *nf, size_t len,
+					const struct sdrv_netfront_offload *off)
+{
+	return tx_submit(nf, NULL, len, off);
+}
+
 SDRV_API int sdrv_netfront_flush(struct sdrv_netfront *nf)
 {
 	int rc = state_error(nf);
@@ -501,9 +561,7 @@ SDRV_API int sdrv_netfront_flush(struct sdrv_netfront *nf)
 
 SDRV_API bool sdrv_netfront_writable(const struct sdrv_netfront *nf)
 {
-	uint32_t frags = (nf->features & SDRV_NETFRONT_F_SG)
-			     ? (SDRV_NETFRONT_MAX_FRAME + NF_PAGE - 1) / NF_PAGE
-			     : 1u;
+	uint32_t frags = tx_max_frags(nf);
 
 	return state_error(nf) == 0 && nf->tx_nfree >= frags &&
 	       sdrv_ring_front_free(&nf->txr) >= frags + 1;

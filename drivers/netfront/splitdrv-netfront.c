@@ -36,9 +36,9 @@
 
 /* Frames read from the TAP per round before the backend is notified. */
 #define TAP_BATCH 64
-/* A read buffer: the largest frame, and a little more to tell a frame
- * that is too big. */
-#define TAP_BUF (SDRV_NETFRONT_MAX_FRAME + 64)
+/* Transmit buffers a frame is read into: the largest frame fits in 16
+ * pages; one more tells a frame that is too big. */
+#define TX_IOV 17
 
 static volatile sig_atomic_t stop_signal;
 static int verbose;
@@ -48,12 +48,7 @@ struct relay {
 	int tap;
 	char ifname[IFNAMSIZ];
 	bool configured; /* the TAP carries the device's MAC and offloads */
-	/* A frame read from the TAP that the device had no room for. */
-	bool held;
-	size_t held_len;
-	struct sdrv_netfront_offload held_off;
-	struct virtio_net_hdr vh; /* the held frame's header */
-	unsigned char *buf;	  /* the held frame */
+	bool want_room;	 /* the TAP waits until the device is writable */
 	uint64_t tap_drops, rx_drops;
 };
 
@@ -227,18 +222,46 @@ static void on_link(void *ctx, bool up)
 	}
 }
 
-/* A frame from the backend: to the TAP, with its virtio-net header. */
-static void on_rx(void *ctx, const void *frame, size_t len, const struct sdrv_netfront_offload *off)
+/* Bytes of a received frame copied before its headers are read: the
+ * buffers stay the backend's to write (TCP/IPv6 headers with options fit). */
+#define RX_HEAD 256u
+
+/*
+ * A frame from the backend, in place in the receive buffers: to the TAP
+ * with its virtio-net header. The headers are copied first and the offload
+ * worked out on the copy, which is what the TAP gets; the rest goes from
+ * the buffers as it is (the backend could change the payload anyway).
+ */
+static void on_rxv(void *ctx, const struct iovec *in, unsigned int nin, size_t len,
+		   const struct sdrv_netfront_offload *off)
 {
 	struct relay *r = ctx;
 	struct virtio_net_hdr h;
-	struct iovec iov[2];
+	struct iovec iov[2 + SDRV_NETIF_RX_MAX_FRAGS];
+	unsigned char head[RX_HEAD];
+	size_t hl = len < RX_HEAD ? len : RX_HEAD, got = 0;
+	unsigned int n = 2;
 	struct sdrv_netif_l4 l4;
 	bool have_l4 = false;
 
+	/* the head, then the rest of the pieces after it */
+	for (unsigned int i = 0; i < nin; i++) {
+		size_t take = 0;
+
+		if (got < hl) {
+			take = in[i].iov_len < hl - got ? in[i].iov_len : hl - got;
+			memcpy(head + got, in[i].iov_base, take);
+			got += take;
+		}
+		if (take < in[i].iov_len) {
+			iov[n].iov_base = (unsigned char *)in[i].iov_base + take;
+			iov[n].iov_len = in[i].iov_len - take;
+			n++;
+		}
+	}
 	memset(&h, 0, sizeof(h));
 	if ((off->flags & SDRV_NETFRONT_CSUM_BLANK) || off->gso_type) {
-		have_l4 = sdrv_netif_parse_l4(frame, len, &l4) == 0;
+		have_l4 = sdrv_netif_parse_l4(head, hl, &l4) == 0;
 		if (!have_l4) {
 			/* As Linux netfront's checksum_setup(): a packet whose
 			 * checksum cannot be completed is dropped. */
@@ -264,73 +287,81 @@ static void on_rx(void *ctx, const void *frame, size_t len, const struct sdrv_ne
 	}
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof(h);
-	iov[1].iov_base = (void *)frame;
-	iov[1].iov_len = len;
-	if (writev(r->tap, iov, 2) < 0) {
+	iov[1].iov_base = head;
+	iov[1].iov_len = hl;
+	if (writev(r->tap, iov, (int)n) < 0) {
 		r->rx_drops++;
 		say(LOG_DEBUG, "%s: writing a frame: %s", r->ifname, strerror(errno));
 	}
 }
 
-/* Send the held frame, then what the TAP has. 0, or -1 if the device is broken. */
+/* Offloads of a frame from the TAP: 0, or -1 for a kind the ring cannot carry. */
+static int tap_offload(const struct virtio_net_hdr *h, struct sdrv_netfront_offload *off)
+{
+	memset(off, 0, sizeof(*off));
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		off->flags |= SDRV_NETFRONT_CSUM_BLANK;
+	if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		off->flags |= SDRV_NETFRONT_DATA_VALIDATED;
+	switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return 0;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		off->gso_type = SDRV_NETIF_GSO_TYPE_TCPV4;
+		off->gso_size = h->gso_size;
+		return 0;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		off->gso_type = SDRV_NETIF_GSO_TYPE_TCPV6;
+		off->gso_size = h->gso_size;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Frames from the TAP to the device, read straight into the granted
+ * transmit pages (sdrv_netfront_tx_buffers()): no copy on the way. A frame
+ * is read only when there is room for the largest one, so none is ever
+ * held; without room the TAP is left alone until the device is writable.
+ * 0, or -1 if the device is broken.
+ */
 static int pump_tap(struct relay *r)
 {
-	struct virtio_net_hdr *h = &r->vh;
-	unsigned char *frame = r->buf;
+	struct virtio_net_hdr h;
 	int sent = 0;
 
-	for (int n = 0; n <= TAP_BATCH; n++) {
-		int rc;
+	r->want_room = false;
+	for (int n = 0; n < TAP_BATCH; n++) {
+		struct iovec iov[1 + TX_IOV];
+		struct sdrv_netfront_offload off;
+		ssize_t got;
+		size_t len;
+		int nb, rc;
 
-		if (!r->held) {
-			struct iovec iov[2];
-			ssize_t got;
-
-			if (n == TAP_BATCH)
-				break;
-			iov[0].iov_base = h;
-			iov[0].iov_len = sizeof(*h);
-			iov[1].iov_base = r->buf;
-			iov[1].iov_len = TAP_BUF;
-			got = readv(r->tap, iov, 2);
-			if (got < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					say(LOG_ERR, "%s: read: %s", r->ifname, strerror(errno));
-				break;
-			}
-			if ((size_t)got < sizeof(*h) + SDRV_NETFRONT_MIN_FRAME ||
-			    (size_t)got - sizeof(*h) > SDRV_NETFRONT_MAX_FRAME) {
-				r->tap_drops++;
-				continue;
-			}
-			memset(&r->held_off, 0, sizeof(r->held_off));
-			r->held_len = (size_t)got - sizeof(*h);
-			if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-				r->held_off.flags |= SDRV_NETFRONT_CSUM_BLANK;
-			if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
-				r->held_off.flags |= SDRV_NETFRONT_DATA_VALIDATED;
-			switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
-			case VIRTIO_NET_HDR_GSO_NONE:
-				break;
-			case VIRTIO_NET_HDR_GSO_TCPV4:
-				r->held_off.gso_type = SDRV_NETIF_GSO_TYPE_TCPV4;
-				r->held_off.gso_size = h->gso_size;
-				break;
-			case VIRTIO_NET_HDR_GSO_TCPV6:
-				r->held_off.gso_type = SDRV_NETIF_GSO_TYPE_TCPV6;
-				r->held_off.gso_size = h->gso_size;
-				break;
-			default:
-				r->tap_drops++;
-				continue;
-			}
-			r->held = true;
+		nb = sdrv_netfront_tx_buffers(r->nf, iov + 1, TX_IOV);
+		if (nb == -EAGAIN) {
+			r->want_room = true;
+			break;
 		}
-		r->held_off.flags |= SDRV_NETFRONT_MORE;
-		rc = sdrv_netfront_send(r->nf, frame, r->held_len, &r->held_off);
-		if (rc == -EAGAIN)
-			break; /* keep it; wait until writable */
-		r->held = false;
+		if (nb < 0)
+			return nb == -EIO || nb == -ENODEV ? -1 : 0;
+		iov[0].iov_base = &h;
+		iov[0].iov_len = sizeof(h);
+		got = readv(r->tap, iov, 1 + nb);
+		if (got < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				say(LOG_ERR, "%s: read: %s", r->ifname, strerror(errno));
+			break;
+		}
+		len = (size_t)got > sizeof(h) ? (size_t)got - sizeof(h) : 0;
+		if (len < SDRV_NETFRONT_MIN_FRAME || len > SDRV_NETFRONT_MAX_FRAME ||
+		    tap_offload(&h, &off) < 0) {
+			r->tap_drops++;
+			continue;
+		}
+		off.flags |= SDRV_NETFRONT_MORE;
+		rc = sdrv_netfront_send_buffers(r->nf, len, &off);
 		if (rc == 0) {
 			sent++;
 			continue;
@@ -338,9 +369,10 @@ static int pump_tap(struct relay *r)
 		if (rc == -EIO || rc == -ENODEV)
 			return -1;
 		/* -ENOTCONN (the link went down), a frame the device does not
-		 * take: dropped. */
+		 * take (larger than one page without feature-sg, a GSO kind
+		 * the backend does not offer): dropped. */
 		r->tap_drops++;
-		say(LOG_DEBUG, "%s: dropped a frame of %zu bytes: %s", r->ifname, r->held_len,
+		say(LOG_DEBUG, "%s: dropped a frame of %zu bytes: %s", r->ifname, len,
 		    strerror(-rc));
 		if (rc == -ENOTCONN)
 			break;
@@ -430,18 +462,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	r.buf = malloc(TAP_BUF);
-	if (!r.buf) {
-		fprintf(stderr, "splitdrv-netfront: out of memory\n");
-		return 1;
-	}
 	/* A guest: not privileged; it shares the rings and its data pools. */
 	xo.grant_pages = 1024;
 	x = sdrv_xport_open("posix", &xo);
 	if (!x) {
 		fprintf(stderr, "splitdrv-netfront: cannot join the transport as domain %u: %s\n",
 			xo.domid, strerror(errno));
-		free(r.buf);
 		return 1;
 	}
 	if (!store)
@@ -452,20 +478,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "splitdrv-netfront: cannot connect to the store%s%s: %s\n",
 			store ? " at " : "", store ? store : "", strerror(errno));
 		sdrv_xport_close(x);
-		free(r.buf);
 		return 1;
 	}
 	r.tap = tap_open(ifname, r.ifname);
 	if (r.tap < 0) {
 		sdrv_xs_close(xs);
 		sdrv_xport_close(x);
-		free(r.buf);
 		return 1;
 	}
 	no.xport = x;
 	no.xs = xs;
 	no.handle = handle;
-	no.rx = on_rx;
+	no.rxv = on_rxv;
 	no.link = on_link;
 	no.ctx = &r;
 	no.log = log_lib;
@@ -476,7 +500,6 @@ int main(int argc, char **argv)
 		close(r.tap);
 		sdrv_xs_close(xs);
 		sdrv_xport_close(x);
-		free(r.buf);
 		return 1;
 	}
 	say(LOG_INFO, "%s: the frontend of vif %u of domain %u", r.ifname, handle, xo.domid);
@@ -484,7 +507,7 @@ int main(int argc, char **argv)
 		struct pollfd pfd[2] = {{.fd = sdrv_netfront_fd(r.nf), .events = POLLIN},
 					{.fd = r.tap, .events = POLLIN}};
 		bool tap_on =
-		    sdrv_netfront_connected(r.nf) && (!r.held || sdrv_netfront_writable(r.nf));
+		    sdrv_netfront_connected(r.nf) && (!r.want_room || sdrv_netfront_writable(r.nf));
 
 		if (poll(pfd, tap_on ? 2 : 1, 1000) < 0 && errno != EINTR) {
 			say(LOG_ERR, "poll: %s", strerror(errno));
@@ -494,7 +517,8 @@ int main(int argc, char **argv)
 		if ((rc = sdrv_netfront_process(r.nf)) < 0)
 			break;
 		if (sdrv_netfront_connected(r.nf) &&
-		    (r.held ? sdrv_netfront_writable(r.nf) : tap_on && (pfd[1].revents & POLLIN))) {
+		    (r.want_room ? sdrv_netfront_writable(r.nf)
+				 : tap_on && (pfd[1].revents & POLLIN))) {
 			if (pump_tap(&r) < 0) {
 				rc = -EIO;
 				break;
@@ -517,7 +541,6 @@ int main(int argc, char **argv)
 	close(r.tap); /* a TAP that is not persistent goes with its descriptor */
 	sdrv_xs_close(xs);
 	sdrv_xport_close(x);
-	free(r.buf);
 	return rc < 0 ? 1 : 0;
 bad:
 	fprintf(stderr, "splitdrv-netfront: bad value for -%c: %s\n", c, optarg);

@@ -44,6 +44,8 @@
 #ifndef SPLITDRV_NETFRONT_H
 #define SPLITDRV_NETFRONT_H
 
+#include <sys/uio.h>
+
 #include <splitdrv/common.h>
 #include <splitdrv/proto/netif.h>
 #include <splitdrv/transport.h>
@@ -113,6 +115,14 @@ struct sdrv_netfront_opts {
 	void *log_ctx;	     /**< First argument of `log`. */
 	uint32_t tx_pages;   /**< Granted transmit pages, 19..256 (0: 256). */
 	uint32_t rx_buffers; /**< Receive buffers posted, 32..256 (0: 256). */
+	/** A received frame in place: `len` bytes in `niov` pieces of the
+	 *  receive buffers, valid during the call, with its offload
+	 *  information. When set, it is called instead of `rx`, and no copy
+	 *  is made. The buffers are granted to the backend, which can still
+	 *  write them: copy what you must check before you rely on it (the
+	 *  headers), and hand the rest on as it is. Optional. */
+	void (*rxv)(void *ctx, const struct iovec *iov, unsigned int niov, size_t len,
+		    const struct sdrv_netfront_offload *off);
 };
 
 /** @brief Counters of a frontend (sdrv_netfront_stats()). */
@@ -194,6 +204,37 @@ SDRV_API int sdrv_netfront_process(struct sdrv_netfront *nf);
  */
 SDRV_API int sdrv_netfront_send(struct sdrv_netfront *nf, const void *frame, size_t len,
 				const struct sdrv_netfront_offload *off);
+
+/**
+ * @brief The transmit pages the next frame goes in, to fill in place.
+ *
+ * For a caller that reads frames straight into the granted pages (readv()
+ * from a TAP, say) instead of handing sdrv_netfront_send() a copy: fill
+ * the first bytes of these buffers, in order, then call
+ * sdrv_netfront_send_buffers() with no other send in between. Asking
+ * again without sending hands out the same pages.
+ *
+ * @param nf  the frontend
+ * @param iov out: up to `max` buffers of 4096 bytes each, room for a frame
+ *            of the largest size the backend takes when `max` allows
+ * @param max capacity of `iov` (17 covers any frame)
+ * @return the number of buffers; -EAGAIN when there is no room for the
+ *         largest frame (as sdrv_netfront_writable()); -EINVAL; or the
+ *         errors of sdrv_netfront_send()
+ */
+SDRV_API int sdrv_netfront_tx_buffers(struct sdrv_netfront *nf, struct iovec *iov,
+				      unsigned int max);
+
+/**
+ * @brief Transmit the frame written into the buffers of sdrv_netfront_tx_buffers().
+ * @param nf  the frontend
+ * @param len the frame's bytes, from the start of the first buffer, at
+ *            most the buffers' total
+ * @param off offload information, or NULL for none
+ * @return as sdrv_netfront_send()
+ */
+SDRV_API int sdrv_netfront_send_buffers(struct sdrv_netfront *nf, size_t len,
+					const struct sdrv_netfront_offload *off);
 
 /**
  * @brief Notify the backend of requests published with SDRV_NETFRONT_MORE.
