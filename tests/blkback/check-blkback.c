@@ -54,9 +54,8 @@
 #include <unistd.h>
 
 #include <splitdrv/blkback.h>
-#include <splitdrv/broker.h>
-#include <splitdrv/store.h>
 
+#include "../common/thv.h"
 #include "../common/tutil.h"
 #include "tfront.h"
 
@@ -67,7 +66,7 @@
 #define BE     0
 
 struct shared {
-	_Atomic int stop, ready, generation, hv_stop;
+	_Atomic int stop, ready, generation;
 	_Atomic uint64_t cpu_us; /* blkback's user+system time */
 	_Atomic uint32_t ndevs;
 	_Atomic int nfds;
@@ -872,65 +871,12 @@ static int no_queues(const struct sdrv_blkback_dev_info *d)
 
 /* -------------------------------- main -------------------------------- */
 
-/* The hypervisor's part, as splitdrvd --run-store: the broker and the
- * store in one process, the store knowing each client by the domain its
- * process holds at the broker. */
-static int domain_at_broker(void *ctx, pid_t pid, uid_t uid, gid_t gid, uint32_t *domid)
-{
-	sdrv_domid_t d;
-	int r;
-
-	(void)gid;
-	if ((r = sdrv_broker_domain_of(ctx, pid, uid, &d)) < 0)
-		return r;
-	*domid = d;
-	return 0;
-}
-
-static int hypervisor_main(void)
-{
-	struct sdrv_broker_opts bo = {.sz = sizeof(bo), .path = broker, .store_address = store};
-	struct sdrv_store_opts so = {.sz = sizeof(so), .path = store};
-	struct sdrv_broker *b;
-	struct sdrv_store *s;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (!(b = sdrv_broker_new(&bo)))
-		return 1;
-	so.peer_domain = domain_at_broker;
-	so.peer_domain_ctx = b;
-	if (!(s = sdrv_store_new(&so)))
-		return 1;
-	while (!atomic_load(&sh->hv_stop)) {
-		struct pollfd pfd[2] = {{.fd = sdrv_broker_fd(b), .events = POLLIN},
-					{.fd = sdrv_store_fd(s), .events = POLLIN}};
-
-		poll(pfd, 2, 50);
-		if (sdrv_broker_run(b, 0) < 0 || sdrv_store_run(s, 0) < 0)
-			return 1;
-	}
-	sdrv_store_free(s);
-	sdrv_broker_free(b);
-	return 0;
-}
-
 static void start_hypervisor(void)
 {
-	hv_pid = fork();
-	if (hv_pid == 0)
-		_exit(hypervisor_main());
-	for (int i = 0; i < 2000; i++) {
-		struct sdrv_xs_opts so = {.sz = sizeof(so), .timeout_ms = 2000};
-		struct sdrv_xs *xs = sdrv_xs_open(store, &so);
-
-		if (xs) {
-			sdrv_xs_close(xs);
-			return;
-		}
-		usleep(10000);
+	if ((hv_pid = tu_hv_start(broker, store, 0)) < 0) {
+		fprintf(stderr, "FAIL: the broker and store did not start\n");
+		exit(1);
 	}
-	fprintf(stderr, "FAIL: the broker and store did not start\n");
-	exit(1);
 }
 
 static void stop_blkback(void)
@@ -1048,8 +994,7 @@ int main(void)
 	}
 
 	stop_blkback();
-	atomic_store(&sh->hv_stop, 1);
-	if (tu_wait_child(hv_pid) != 0) {
+	if (tu_hv_stop(hv_pid) != 0) {
 		fprintf(stderr, "FAIL: the broker and store did not stop cleanly\n");
 		failures++;
 	}

@@ -15,13 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <splitdrv/broker.h>
-#include <splitdrv/store.h>
 #include <splitdrv/xenbus.h>
 
+#include "../common/thv.h"
 #include "../common/tutil.h"
-
-static volatile sig_atomic_t g_term;
 
 void th_fail(const char *fmt, ...)
 {
@@ -50,78 +47,6 @@ void th_failx(const char *file, int line, const char *cond, const char *fmt, ...
 unsigned th_ms(unsigned ms)
 {
 	return tu_under_valgrind() ? ms * 20 : ms;
-}
-
-static void on_term(int sig)
-{
-	(void)sig;
-	g_term = 1;
-}
-
-static void quiet_log(void *ctx, int level, const char *msg)
-{
-	(void)ctx;
-	if (getenv("SDRV_TEST_VERBOSE") || level <= 3)
-		fprintf(stderr, "%s[%d]: %s\n", (const char *)ctx, level, msg);
-}
-
-/* ------------------------------------------------------------------------ */
-/* The hypervisor's part */
-
-static int domain_at_broker(void *ctx, pid_t pid, uid_t uid, gid_t gid, uint32_t *domid)
-{
-	sdrv_domid_t d;
-	int r = sdrv_broker_domain_of(ctx, pid, uid, &d);
-
-	(void)gid;
-	if (r == 0)
-		*domid = d;
-	return r;
-}
-
-static void hv_main(struct th *t)
-{
-	struct sdrv_broker_opts bo = {.sz = sizeof(bo)};
-	struct sdrv_store_opts so = {.sz = sizeof(so)};
-	struct sdrv_broker *b;
-	struct sdrv_store *s;
-	struct sigaction sa;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	bo.path = t->broker;
-	bo.store_address = t->store;
-	bo.log = quiet_log;
-	bo.log_ctx = (void *)"broker";
-	b = sdrv_broker_new(&bo);
-	if (!b)
-		_exit(3);
-	so.path = t->store;
-	so.peer_domain = domain_at_broker;
-	so.peer_domain_ctx = b;
-	so.log = quiet_log;
-	so.log_ctx = (void *)"store";
-	/* The tests make many devices, watches and connections. */
-	so.quota_nodes = SDRV_STORE_UNLIMITED;
-	so.quota_watches = SDRV_STORE_UNLIMITED;
-	s = sdrv_store_new(&so);
-	if (!s)
-		_exit(4);
-	while (!g_term) {
-		struct pollfd pfd[2] = {{.fd = sdrv_broker_fd(b), .events = POLLIN},
-					{.fd = sdrv_store_fd(s), .events = POLLIN}};
-
-		(void)poll(pfd, 2, 50);
-		/* The broker first: a process is a domain there before the
-		 * store asks who it is. */
-		if (sdrv_broker_run(b, 0) < 0 || sdrv_store_run(s, 0) < 0)
-			break;
-	}
-	sdrv_store_free(s);
-	sdrv_broker_free(b);
-	_exit(0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -237,11 +162,10 @@ void th_start(struct th *t, bool frontend)
 	TH_CHECK(mkdtemp(t->dir) != NULL, "mkdtemp");
 	snprintf(t->broker, sizeof(t->broker), "%s/broker.sock", t->dir);
 	snprintf(t->store, sizeof(t->store), "%s/store.sock", t->dir);
+	/* The tests make many devices, watches and connections. */
+	t->hv = tu_hv_start(t->broker, t->store, TU_HV_UNLIMITED);
+	TH_CHECK(t->hv > 0, "the broker and the store did not start");
 	fflush(NULL);
-	t->hv = fork();
-	TH_CHECK(t->hv >= 0, "fork");
-	if (t->hv == 0)
-		hv_main(t);
 	TH_CHECK(pipe(cmd) == 0 && pipe(rep) == 0, "pipe");
 	t->launcher = fork();
 	TH_CHECK(t->launcher >= 0, "fork");
@@ -292,9 +216,8 @@ void th_stop(struct th *t)
 	TH_CHECK(waitpid(t->launcher, &st, 0) == t->launcher && WIFEXITED(st) &&
 		     WEXITSTATUS(st) == 0,
 		 "launcher exit %d", st);
-	kill(t->hv, SIGTERM);
-	TH_CHECK(waitpid(t->hv, &st, 0) == t->hv && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		 "hv exit %d", st);
+	st = tu_hv_stop(t->hv);
+	TH_CHECK(st == 0, "hv exit %d", st);
 	rmdir(t->dir);
 	tu_shared_free(t->slot[0].ctl, ((size_t)TH_CTL_BYTES + TH_DISK_MAX) * TH_SLOTS);
 }

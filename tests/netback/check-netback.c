@@ -55,12 +55,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <splitdrv/broker.h>
 #include <splitdrv/netback.h>
 #include <splitdrv/proto/netif.h>
 #include <splitdrv/ring.h>
-#include <splitdrv/store.h>
 
+#include "../common/thv.h"
 #include "../common/tutil.h"
 
 #define PAGE  4096u
@@ -69,7 +68,7 @@
 #define NPAGE 64 /* data pages per frontend: 0..31 transmit, 32..63 receive */
 
 struct shared {
-	_Atomic int stop, ready, hv_stop;
+	_Atomic int stop, ready;
 	_Atomic int lock;
 	_Atomic uint32_t nvifs;
 	struct sdrv_netback_vif_info vifs[NVIFS];
@@ -98,45 +97,6 @@ static uint64_t ms_now(void)
 
 /* ------------------------ broker, store, netback ------------------------ */
 
-static int domain_at_broker(void *ctx, pid_t pid, uid_t uid, gid_t gid, uint32_t *domid)
-{
-	sdrv_domid_t d;
-	int r;
-
-	(void)gid;
-	if ((r = sdrv_broker_domain_of(ctx, pid, uid, &d)) < 0)
-		return r;
-	*domid = d;
-	return 0;
-}
-
-static int hypervisor_main(void)
-{
-	struct sdrv_broker_opts bo = {.sz = sizeof(bo), .path = broker, .store_address = store};
-	struct sdrv_store_opts so = {.sz = sizeof(so), .path = store};
-	struct sdrv_broker *b;
-	struct sdrv_store *s;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (!(b = sdrv_broker_new(&bo)))
-		return 1;
-	so.peer_domain = domain_at_broker;
-	so.peer_domain_ctx = b;
-	if (!(s = sdrv_store_new(&so)))
-		return 1;
-	while (!atomic_load(&sh->hv_stop)) {
-		struct pollfd pfd[2] = {{.fd = sdrv_broker_fd(b), .events = POLLIN},
-					{.fd = sdrv_store_fd(s), .events = POLLIN}};
-
-		poll(pfd, 2, 50);
-		if (sdrv_broker_run(b, 0) < 0 || sdrv_store_run(s, 0) < 0)
-			return 1;
-	}
-	sdrv_store_free(s);
-	sdrv_broker_free(b);
-	return 0;
-}
-
 static struct sdrv_xs *xs_open(void)
 {
 	struct sdrv_xs_opts so = {.sz = sizeof(so), .timeout_ms = 20000};
@@ -146,20 +106,10 @@ static struct sdrv_xs *xs_open(void)
 
 static void start_hypervisor(void)
 {
-	hv_pid = fork();
-	if (hv_pid == 0)
-		_exit(hypervisor_main());
-	for (int i = 0; i < 2000; i++) {
-		struct sdrv_xs *xs = xs_open();
-
-		if (xs) {
-			sdrv_xs_close(xs);
-			return;
-		}
-		usleep(10000);
+	if ((hv_pid = tu_hv_start(broker, store, 0)) < 0) {
+		fprintf(stderr, "FAIL: the broker and store did not start\n");
+		exit(1);
 	}
-	fprintf(stderr, "FAIL: the broker and store did not start\n");
-	exit(1);
 }
 
 /* The toolstack's part, as libxl writes a vif: both directories, the MAC
@@ -1002,8 +952,7 @@ int main(void)
 			failures++;
 		}
 	}
-	atomic_store(&sh->hv_stop, 1);
-	if (tu_wait_child(hv_pid) != 0) {
+	if (tu_hv_stop(hv_pid) != 0) {
 		fprintf(stderr, "FAIL: the broker and store did not stop cleanly\n");
 		failures++;
 	}

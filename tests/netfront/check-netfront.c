@@ -24,15 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <splitdrv/broker.h>
 #include <splitdrv/netfront.h>
 #include <splitdrv/proto/netif.h>
 #include <splitdrv/ring.h>
-#include <splitdrv/store.h>
 #include <splitdrv/transport.h>
 #include <splitdrv/xenbus.h>
 #include <splitdrv/xs.h>
 
+#include "../common/thv.h"
 #include "../common/tutil.h"
 
 #define FE    1
@@ -42,7 +41,6 @@
 #define MAC   "00:16:3e:00:00:01"
 #define MAXRX 64
 
-static volatile sig_atomic_t g_term;
 static bool g_in_place; /* the next frontend delivers with rxv */
 
 struct rxframe {
@@ -92,69 +90,6 @@ static unsigned ms(unsigned v)
 
 /* ------------------------------------------------------------------------ */
 /* The hypervisor's part (as tests/blkfront/harness.c) */
-
-static void on_term(int sig)
-{
-	(void)sig;
-	g_term = 1;
-}
-
-static void quiet_log(void *ctx, int level, const char *msg)
-{
-	if (getenv("SDRV_TEST_VERBOSE") || level <= 3)
-		fprintf(stderr, "%s[%d]: %s\n", (const char *)ctx, level, msg);
-}
-
-static int domain_at_broker(void *ctx, pid_t pid, uid_t uid, gid_t gid, uint32_t *domid)
-{
-	sdrv_domid_t d;
-	int r = sdrv_broker_domain_of(ctx, pid, uid, &d);
-
-	(void)gid;
-	if (r == 0)
-		*domid = d;
-	return r;
-}
-
-static void hv_main(struct world *w)
-{
-	struct sdrv_broker_opts bo = {.sz = sizeof(bo)};
-	struct sdrv_store_opts so = {.sz = sizeof(so)};
-	struct sdrv_broker *b;
-	struct sdrv_store *s;
-	struct sigaction sa;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	bo.path = w->broker;
-	bo.store_address = w->store;
-	bo.log = quiet_log;
-	bo.log_ctx = (void *)"broker";
-	b = sdrv_broker_new(&bo);
-	if (!b)
-		_exit(3);
-	so.path = w->store;
-	so.peer_domain = domain_at_broker;
-	so.peer_domain_ctx = b;
-	so.log = quiet_log;
-	so.log_ctx = (void *)"store";
-	s = sdrv_store_new(&so);
-	if (!s)
-		_exit(4);
-	while (!g_term) {
-		struct pollfd pfd[2] = {{.fd = sdrv_broker_fd(b), .events = POLLIN},
-					{.fd = sdrv_store_fd(s), .events = POLLIN}};
-
-		(void)poll(pfd, 2, 50);
-		if (sdrv_broker_run(b, 0) < 0 || sdrv_store_run(s, 0) < 0)
-			break;
-	}
-	sdrv_store_free(s);
-	sdrv_broker_free(b);
-	_exit(0);
-}
 
 static struct sdrv_xport *open_xport(const char *broker, sdrv_domid_t domid)
 {
@@ -216,11 +151,8 @@ static void world_start(struct world *w, const char *mac)
 	ck_assert_ptr_nonnull(mkdtemp(w->dir));
 	snprintf(w->broker, sizeof(w->broker), "%s/broker.sock", w->dir);
 	snprintf(w->store, sizeof(w->store), "%s/store.sock", w->dir);
-	fflush(NULL);
-	w->hv = fork();
-	ck_assert_int_ge(w->hv, 0);
-	if (w->hv == 0)
-		hv_main(w);
+	w->hv = tu_hv_start(w->broker, w->store, 0);
+	ck_assert_msg(w->hv > 0, "the broker and the store did not start");
 	for (int i = 0; i < 10000 && !w->tool; i++) {
 		if (access(w->store, F_OK) == 0 && access(w->broker, F_OK) == 0)
 			w->tool = sdrv_xs_open(w->store, &xo);
@@ -260,8 +192,6 @@ static void be_unmap(struct world *w)
 
 static void world_stop(struct world *w)
 {
-	int st;
-
 	be_unmap(w);
 	if (w->nf)
 		sdrv_netfront_free(w->nf, 0);
@@ -271,9 +201,7 @@ static void world_stop(struct world *w)
 	sdrv_xs_close(w->fxs);
 	sdrv_xport_close(w->fx);
 	sdrv_xs_close(w->tool);
-	kill(w->hv, SIGTERM);
-	ck_assert_int_eq(waitpid(w->hv, &st, 0), w->hv);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(tu_hv_stop(w->hv), 0);
 	unlink(w->broker);
 	unlink(w->store);
 	rmdir(w->dir);
