@@ -1094,12 +1094,29 @@ static uint16_t get16be(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* The Ethernet header, and one 802.1Q tag: the ethertype and where the
+ * network header starts. 0, or -1 for a frame too short to say. */
+static int eth_proto(const uint8_t *f, size_t len, uint16_t *proto, size_t *off)
+{
+	if (len < 14)
+		return -1;
+	*proto = get16be(f + 12);
+	*off = 14;
+	if (*proto == ETH_P_8021Q) {
+		if (len < 18)
+			return -1;
+		*proto = get16be(f + 16);
+		*off = 18;
+	}
+	return 0;
+}
+
 int sdrv_netif_hash_frame(const uint8_t *key, size_t key_len, uint32_t types, const void *frame,
 			  size_t len, struct sdrv_netif_hash *hash)
 {
 	const uint8_t *f = frame;
 	uint8_t buf[36];
-	size_t off = 12, n, l4 = 0;
+	size_t off, n, l4 = 0;
 	uint16_t proto;
 	uint8_t type;
 	bool tcp = false;
@@ -1107,16 +1124,8 @@ int sdrv_netif_hash_frame(const uint8_t *key, size_t key_len, uint32_t types, co
 	if (!hash || (!frame && len))
 		return -SDRV_EINVAL;
 	__builtin_memset(hash, 0, sizeof(*hash));
-	if (len < off + 2)
+	if (eth_proto(f, len, &proto, &off) < 0)
 		return -SDRV_ENOENT;
-	proto = get16be(f + off);
-	off += 2;
-	if (proto == ETH_P_8021Q) {
-		if (len < off + 4)
-			return -SDRV_ENOENT;
-		proto = get16be(f + off + 2);
-		off += 4;
-	}
 	if (proto == ETH_P_IPV4) {
 		const uint8_t *ip = f + off;
 		size_t ihl;
@@ -1171,7 +1180,7 @@ int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *out
 {
 	struct sdrv_netif_l4 r, *l4 = &r;
 	const uint8_t *f = frame;
-	size_t off = 12, l4off;
+	size_t off, l4off;
 	uint16_t proto;
 	uint8_t nh;
 
@@ -1179,16 +1188,8 @@ int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *out
 		return -SDRV_EINVAL;
 	__builtin_memset(out, 0, sizeof(*out));
 	__builtin_memset(l4, 0, sizeof(*l4));
-	if (len < off + 2)
+	if (eth_proto(f, len, &proto, &off) < 0)
 		return -SDRV_EBADMSG;
-	proto = get16be(f + off);
-	off += 2;
-	if (proto == ETH_P_8021Q) {
-		if (len < off + 4)
-			return -SDRV_EBADMSG;
-		proto = get16be(f + off + 2);
-		off += 4;
-	}
 	if (proto == ETH_P_IPV4) {
 		const uint8_t *ip = f + off;
 		size_t ihl;
