@@ -215,7 +215,7 @@ int main(int argc, char **argv)
 					    "tcp-syn,arp",	"all",	       "",
 					    "10.0.0.1 fd00::2", "1,4294967296"};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		buf[0] = 0;
+		buf[0] = 3; /* room for four addresses */
 		memcpy(buf + 1, texts[i], strlen(texts[i]) + 1);
 		LLVMFuzzerTestOneInput(buf, strlen(texts[i]) + 2);
 	}
