@@ -23,6 +23,8 @@
 #include <splitdrv/proto/blkif.h>
 #include <splitdrv/ring.h>
 
+#include "../common/backend.h"
+
 /* Requests taken from one queue's ring per process() call. */
 #define BB_BATCH 64
 /* Most queues, and Linux's limit on ring pages. */
@@ -121,8 +123,8 @@ struct bb {
 	uint32_t max_order, max_queues, max_indirect, max_pgnt, flags;
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
-	int epfd, kickfd;
-	bool kicked;
+	int epfd;
+	struct drv_kick kick;
 	struct io_uring uring;
 	uint32_t uring_cap, uring_inflight;
 	bool uring_dirty; /* SQEs prepared, not yet submitted */
@@ -130,9 +132,7 @@ struct bb {
 	bool rescan;
 	struct bb_dev *devs;
 	struct bb_queue *zombies;
-	/* port -> queue */
-	struct bb_queue **ports;
-	uint32_t nports;
+	struct drv_ports ports; /* port -> queue */
 };
 
 /* blkback.c */

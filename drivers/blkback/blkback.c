@@ -28,46 +28,21 @@
 
 void bb_log(struct bb *b, int level, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!b->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	drv_vlog(b->log, b->log_ctx, level, fmt, ap);
 	va_end(ap);
-	b->log(b->log_ctx, level, msg);
 }
 
 void bb_kick(struct bb *b)
 {
-	uint64_t one = 1;
-
-	if (b->kicked)
-		return;
-	b->kicked = true;
-	(void)!write(b->kickfd, &one, sizeof(one));
+	drv_kick(&b->kick);
 }
 
 int bb_port_set(struct bb *b, sdrv_evtchn_port_t port, struct bb_queue *q)
 {
-	if (port >= b->nports) {
-		uint32_t n = b->nports ? b->nports : 64;
-		struct bb_queue **p;
-
-		if (!q)
-			return 0;
-		while (n <= port)
-			n *= 2;
-		p = realloc(b->ports, n * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		memset(p + b->nports, 0, (n - b->nports) * sizeof(*p));
-		b->ports = p;
-		b->nports = n;
-	}
-	b->ports[port] = q;
-	return 0;
+	return drv_ports_set(&b->ports, port, q);
 }
 
 /* -------------------------- finding devices --------------------------- */
@@ -88,82 +63,56 @@ static struct bb_dev *find_dev(struct bb *b, sdrv_domid_t fe, uint32_t devid)
 static void on_vbd(struct sdrv_xs *xs, const char *path, const char *token, void *ctx)
 {
 	struct bb *b = ctx;
-	size_t n = strlen(b->vbd_dir);
-	unsigned long fe, id;
-	char *end;
+	const char *rest;
+	sdrv_domid_t fe;
+	uint32_t id;
 
 	(void)xs;
 	(void)token;
-	if (strncmp(path, b->vbd_dir, n) != 0 || path[n] != '/') {
-		b->rescan = true; /* the directory itself (or an overflow) */
+	if (!drv_dev_path(b->vbd_dir, path, &fe, &id, &rest) || !*rest || !find_dev(b, fe, id))
+		b->rescan = true;
+}
+
+static void found_vbd(void *ctx, sdrv_domid_t fe, uint32_t id)
+{
+	struct bb *b = ctx;
+	char path[SDRV_XENBUS_PATH_MAX], *val;
+	struct bb_dev *d;
+	size_t vlen;
+
+	if ((d = find_dev(b, fe, id))) {
+		d->gone = false;
 		return;
 	}
-	fe = strtoul(path + n + 1, &end, 10);
-	if (*end != '/') {
-		b->rescan = true;
+	/* As Linux blkback waits for physical-device: a device is served
+	 * once the toolstack has named its image. Until then (and for a
+	 * directory the toolstack is still writing, which fails below) the
+	 * device's next key brings us back here (on_vbd). */
+	snprintf(path, sizeof(path), "%s/%u/%u/params", b->vbd_dir, fe, id);
+	if (sdrv_xs_read(b->xs, 0, path, &val, &vlen) < 0)
+		return;
+	free(val);
+	if (!(d = bb_dev_new(b, fe, id))) {
+		bb_log(b, LOG_DEBUG, "vbd %u/%u: not (yet) usable: %s", fe, id, strerror(errno));
 		return;
 	}
-	id = strtoul(end + 1, &end, 10);
-	if (*end != '/' || !find_dev(b, (sdrv_domid_t)fe, (uint32_t)id))
-		b->rescan = true;
+	d->next = b->devs;
+	b->devs = d;
 }
 
 static void rescan(struct bb *b)
 {
-	char **fes = NULL, **ids = NULL, path[SDRV_XENBUS_PATH_MAX], *val;
-	unsigned int nfe = 0, nid = 0;
-	size_t vlen;
 	struct bb_dev *d;
 	int r;
 
 	b->rescan = false;
 	for (d = b->devs; d; d = d->next)
 		d->gone = true;
-	r = sdrv_xs_directory(b->xs, 0, b->vbd_dir, &fes, &nfe);
-	if (r < 0 && r != -ENOENT) {
+	if ((r = drv_scan(b->xs, b->vbd_dir, found_vbd, b)) < 0) {
 		bb_log(b, LOG_WARNING, "listing %s: %s", b->vbd_dir, strerror(-r));
 		for (d = b->devs; d; d = d->next)
 			d->gone = false;
-		return;
 	}
-	for (unsigned int i = 0; i < nfe; i++) {
-		uint64_t fe;
-
-		if (sdrv_xs_parse_uint(fes[i], strlen(fes[i]), 0x7fef, &fe) < 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", b->vbd_dir, fes[i]);
-		if (sdrv_xs_directory(b->xs, 0, path, &ids, &nid) < 0)
-			continue;
-		for (unsigned int j = 0; j < nid; j++) {
-			uint64_t id;
-
-			if (sdrv_xs_parse_uint(ids[j], strlen(ids[j]), UINT32_MAX, &id) < 0)
-				continue;
-			if ((d = find_dev(b, (sdrv_domid_t)fe, (uint32_t)id))) {
-				d->gone = false;
-				continue;
-			}
-			/* As Linux blkback waits for physical-device: a
-			 * device is served once the toolstack has named its
-			 * image. Until then (and for a directory the toolstack
-			 * is still writing, which fails below) the device's
-			 * next key brings us back here (on_vbd). */
-			snprintf(path, sizeof(path), "%s/%s/%s/params", b->vbd_dir, fes[i], ids[j]);
-			if (sdrv_xs_read(b->xs, 0, path, &val, &vlen) < 0)
-				continue;
-			free(val);
-			if (!(d = bb_dev_new(b, (sdrv_domid_t)fe, (uint32_t)id))) {
-				bb_log(b, LOG_DEBUG, "vbd %u/%u: not (yet) usable: %s",
-				       (unsigned)fe, (unsigned)id, strerror(errno));
-				continue;
-			}
-			d->next = b->devs;
-			b->devs = d;
-		}
-		free(ids);
-		ids = NULL;
-	}
-	free(fes);
 }
 
 static void reap(struct bb *b)
@@ -227,7 +176,7 @@ struct sdrv_blkback *sdrv_blkback_new(const struct sdrv_blkback_opts *opts)
 	b->log = o.log;
 	b->log_ctx = o.log_ctx;
 	b->uring_cap = o.uring_entries ? o.uring_entries : 256;
-	b->epfd = b->kickfd = -1;
+	b->epfd = b->kick.fd = -1;
 
 	r = io_uring_queue_init(b->uring_cap, &b->uring, 0);
 	if (r < 0) {
@@ -239,13 +188,12 @@ struct sdrv_blkback *sdrv_blkback_new(const struct sdrv_blkback_opts *opts)
 	 * ring is twice that, so what is in flight always fits in it. */
 	b->uring_cap = b->uring.sq.ring_entries;
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
-	b->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->epfd < 0 || b->kickfd < 0)
+	if (b->epfd < 0 || drv_kick_open(&b->kick) < 0)
 		goto fail;
 	/* io_uring's own descriptor is readable while completions wait:
 	 * no eventfd to drain with a system call each round. */
 	if (ep_add(b, sdrv_xport_fd(b->x)) < 0 || ep_add(b, sdrv_xs_fd(b->xs)) < 0 ||
-	    ep_add(b, b->kickfd) < 0 || ep_add(b, b->uring.ring_fd) < 0)
+	    ep_add(b, b->kick.fd) < 0 || ep_add(b, b->uring.ring_fd) < 0)
 		goto fail;
 	snprintf(b->vbd_dir, sizeof(b->vbd_dir), "/local/domain/%u/backend/vbd", b->domid);
 	snprintf(token, sizeof(token), "sdrv-blkback/%p", (void *)b);
@@ -267,8 +215,7 @@ fail : {
 	io_uring_queue_exit(&b->uring);
 	if (b->epfd >= 0)
 		close(b->epfd);
-	if (b->kickfd >= 0)
-		close(b->kickfd);
+	drv_kick_close(&b->kick);
 	free(b);
 	errno = err;
 	return NULL;
@@ -303,15 +250,11 @@ int sdrv_blkback_process(struct sdrv_blkback *bk)
 	struct epoll_event evs[8];
 	bool xs_ready = false, x_ready = false;
 	uint32_t nwoken = 0;
-	uint64_t v;
 	int n, r;
 
 	if (!b)
 		return -EINVAL;
-	if (b->kicked) { /* only blkback writes it: nothing to read otherwise */
-		(void)!read(b->kickfd, &v, sizeof(v));
-		b->kicked = false;
-	}
+	drv_kick_drain(&b->kick);
 	/* One look at the set says which parts have work, so that a round
 	 * busy with rings makes no system call for the store or the
 	 * transport. (Completions are seen in memory.) */
@@ -350,7 +293,7 @@ int sdrv_blkback_process(struct sdrv_blkback *bk)
 
 	/* Ports that fired: each masked until its queue is drained (late EOI). */
 	while (x_ready && nwoken < 64 && sdrv_evtchn_pending(b->x, &p) == 1) {
-		struct bb_queue *q = p < b->nports ? b->ports[p] : NULL;
+		struct bb_queue *q = drv_ports_get(&b->ports, p);
 
 		if (!q) {
 			sdrv_evtchn_unmask(b->x, p);
@@ -382,7 +325,7 @@ int sdrv_blkback_process(struct sdrv_blkback *bk)
 				bb_queue_push(d->q[i]);
 
 	for (uint32_t i = 0; i < nwoken; i++) {
-		struct bb_queue *q = woken[i] < b->nports ? b->ports[woken[i]] : NULL;
+		struct bb_queue *q = drv_ports_get(&b->ports, woken[i]);
 
 		if (!q)
 			continue; /* stopped meanwhile: its port is closed */
@@ -489,7 +432,7 @@ void sdrv_blkback_free(struct sdrv_blkback *bk, int timeout_ms)
 	snprintf(token, sizeof(token), "sdrv-blkback/%p", (void *)b);
 	sdrv_xs_unwatch(b->xs, b->vbd_dir, token);
 	close(b->epfd);
-	close(b->kickfd);
-	free(b->ports);
+	drv_kick_close(&b->kick);
+	drv_ports_free(&b->ports);
 	free(b);
 }

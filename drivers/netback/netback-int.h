@@ -21,6 +21,8 @@
 #include <splitdrv/proto/netif.h>
 #include <splitdrv/ring.h>
 
+#include "../common/backend.h"
+
 #define NB_PAGE 4096u
 /* A netif ring is one page: 256 slots each way. */
 #define NB_RING_SLOTS 256u
@@ -98,15 +100,13 @@ struct nb {
 	uint32_t flags, budget, log_classes, log_rate;
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
-	int epfd, kickfd, sockfd;
-	bool kicked;
+	int epfd, sockfd;
+	struct drv_kick kick;
 	char vif_dir[64];
 	bool rescan;
 	struct nb_vif *vifs;
-	/* port -> interface */
-	struct nb_vif **ports;
-	uint32_t nports;
-	uint8_t *frame; /* NB_VNET_HDR + NB_FRAME_MAX: one packet at a time */
+	struct drv_ports ports; /* port -> interface */
+	uint8_t *frame;		/* NB_VNET_HDR + NB_FRAME_MAX: one packet at a time */
 };
 
 /* netback.c */

@@ -29,25 +29,16 @@
 
 void nb_log(struct nb *b, int level, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!b->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	drv_vlog(b->log, b->log_ctx, level, fmt, ap);
 	va_end(ap);
-	b->log(b->log_ctx, level, msg);
 }
 
 void nb_kick(struct nb *b)
 {
-	uint64_t one = 1;
-
-	if (b->kicked)
-		return;
-	b->kicked = true;
-	(void)!write(b->kickfd, &one, sizeof(one));
+	drv_kick(&b->kick);
 }
 
 uint64_t nb_now_us(void)
@@ -60,23 +51,7 @@ uint64_t nb_now_us(void)
 
 int nb_port_set(struct nb *b, sdrv_evtchn_port_t port, struct nb_vif *v)
 {
-	if (port >= b->nports) {
-		uint32_t n = b->nports ? b->nports : 64;
-		struct nb_vif **p;
-
-		if (!v)
-			return 0;
-		while (n <= port)
-			n *= 2;
-		p = realloc(b->ports, n * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		memset(p + b->nports, 0, (n - b->nports) * sizeof(*p));
-		b->ports = p;
-		b->nports = n;
-	}
-	b->ports[port] = v;
-	return 0;
+	return drv_ports_set(&b->ports, port, v);
 }
 
 /* -------------------------- finding devices --------------------------- */
@@ -97,80 +72,55 @@ static struct nb_vif *find_vif(struct nb *b, sdrv_domid_t fe, uint32_t handle)
 static void on_vif(struct sdrv_xs *xs, const char *path, const char *token, void *ctx)
 {
 	struct nb *b = ctx;
-	size_t n = strlen(b->vif_dir);
-	unsigned long fe, id;
-	struct nb_vif *v;
-	char *end;
+	struct nb_vif *v = NULL;
+	const char *rest;
+	sdrv_domid_t fe;
+	uint32_t id;
 
 	(void)xs;
 	(void)token;
-	if (strncmp(path, b->vif_dir, n) != 0 || path[n] != '/') {
-		b->rescan = true; /* the directory itself (or an overflow) */
+	if (drv_dev_path(b->vif_dir, path, &fe, &id, &rest) && *rest)
+		v = find_vif(b, fe, id);
+	if (!v) {
+		b->rescan = true; /* a device may have come or gone */
 		return;
 	}
-	fe = strtoul(path + n + 1, &end, 10);
-	if (*end != '/') {
-		b->rescan = true;
-		return;
-	}
-	id = strtoul(end + 1, &end, 10);
-	v = (*end == '/' || !*end) ? find_vif(b, (sdrv_domid_t)fe, (uint32_t)id) : NULL;
-	if (!v || !*end) {
-		b->rescan = true;
-		return;
-	}
-	if (!strcmp(end, "/rate") || !strcmp(end, "/log") || !strcmp(end, "/ip"))
+	if (!strcmp(rest, "/rate") || !strcmp(rest, "/log") || !strcmp(rest, "/ip"))
 		v->keys_dirty = true;
+}
+
+static void found_vif(void *ctx, sdrv_domid_t fe, uint32_t id)
+{
+	struct nb *b = ctx;
+	struct nb_vif *v = find_vif(b, fe, id);
+
+	if (v) {
+		v->gone = false;
+		return;
+	}
+	/* A directory the toolstack is still writing fails here; its next
+	 * key brings us back (on_vif). */
+	if (!(v = nb_vif_new(b, fe, id))) {
+		nb_log(b, LOG_DEBUG, "vif%u.%u: not (yet) usable: %s", fe, id, strerror(errno));
+		return;
+	}
+	v->next = b->vifs;
+	b->vifs = v;
 }
 
 static void rescan(struct nb *b)
 {
-	char **fes = NULL, **ids = NULL, path[SDRV_XENBUS_PATH_MAX];
-	unsigned int nfe = 0, nid = 0;
 	struct nb_vif *v;
 	int r;
 
 	b->rescan = false;
 	for (v = b->vifs; v; v = v->next)
 		v->gone = true;
-	r = sdrv_xs_directory(b->xs, 0, b->vif_dir, &fes, &nfe);
-	if (r < 0 && r != -ENOENT) {
+	if ((r = drv_scan(b->xs, b->vif_dir, found_vif, b)) < 0) {
 		nb_log(b, LOG_WARNING, "listing %s: %s", b->vif_dir, strerror(-r));
 		for (v = b->vifs; v; v = v->next)
 			v->gone = false;
-		return;
 	}
-	for (unsigned int i = 0; i < nfe; i++) {
-		uint64_t fe;
-
-		if (sdrv_xs_parse_uint(fes[i], strlen(fes[i]), 0x7fef, &fe) < 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", b->vif_dir, fes[i]);
-		if (sdrv_xs_directory(b->xs, 0, path, &ids, &nid) < 0)
-			continue;
-		for (unsigned int j = 0; j < nid; j++) {
-			uint64_t id;
-
-			if (sdrv_xs_parse_uint(ids[j], strlen(ids[j]), UINT32_MAX, &id) < 0)
-				continue;
-			if ((v = find_vif(b, (sdrv_domid_t)fe, (uint32_t)id))) {
-				v->gone = false;
-				continue;
-			}
-			/* A directory the toolstack is still writing fails
-			 * here; its next key brings us back (on_vif). */
-			if (!(v = nb_vif_new(b, (sdrv_domid_t)fe, (uint32_t)id))) {
-				nb_log(b, LOG_DEBUG, "vif%u.%u: not (yet) usable: %s", (unsigned)fe,
-				       (unsigned)id, strerror(errno));
-				continue;
-			}
-			v->next = b->vifs;
-			b->vifs = v;
-		}
-		free(ids);
-		ids = NULL;
-	}
-	free(fes);
 }
 
 static void reap(struct nb *b)
@@ -236,15 +186,14 @@ struct sdrv_netback *sdrv_netback_new(const struct sdrv_netback_opts *opts)
 	b->log_rate = o.log_rate ? o.log_rate : 20;
 	b->log = o.log;
 	b->log_ctx = o.log_ctx;
-	b->epfd = b->kickfd = b->sockfd = -1;
+	b->epfd = b->kick.fd = b->sockfd = -1;
 	b->frame = malloc(NB_VNET_HDR + NB_FRAME_MAX);
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
-	b->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	b->sockfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (!b->frame || b->epfd < 0 || b->kickfd < 0 || b->sockfd < 0)
+	if (!b->frame || b->epfd < 0 || drv_kick_open(&b->kick) < 0 || b->sockfd < 0)
 		goto fail;
 	if (ep_add(b, sdrv_xport_fd(b->x)) < 0 || ep_add(b, sdrv_xs_fd(b->xs)) < 0 ||
-	    ep_add(b, b->kickfd) < 0)
+	    ep_add(b, b->kick.fd) < 0)
 		goto fail;
 	snprintf(b->vif_dir, sizeof(b->vif_dir), "/local/domain/%u/backend/vif", b->domid);
 	snprintf(token, sizeof(token), "sdrv-netback/%p", (void *)b);
@@ -263,8 +212,7 @@ fail : {
 
 	if (b->epfd >= 0)
 		close(b->epfd);
-	if (b->kickfd >= 0)
-		close(b->kickfd);
+	drv_kick_close(&b->kick);
 	if (b->sockfd >= 0)
 		close(b->sockfd);
 	free(b->frame);
@@ -308,15 +256,12 @@ int sdrv_netback_process(struct sdrv_netback *nbk)
 	struct epoll_event evs[32];
 	bool xs_ready = false, x_ready = false;
 	uint32_t nwoken = 0;
-	uint64_t v64, now;
+	uint64_t now;
 	int n, r;
 
 	if (!b)
 		return -EINVAL;
-	if (b->kicked) { /* only netback writes it: nothing to read otherwise */
-		(void)!read(b->kickfd, &v64, sizeof(v64));
-		b->kicked = false;
-	}
+	drv_kick_drain(&b->kick);
 	n = epoll_wait(b->epfd, evs, 32, 0);
 	if (n < 0)
 		xs_ready = x_ready = true;
@@ -327,7 +272,7 @@ int sdrv_netback_process(struct sdrv_netback *nbk)
 			xs_ready = true;
 		else if (fd == sdrv_xport_fd(b->x))
 			x_ready = true;
-		else if (fd != b->kickfd)
+		else if (fd != b->kick.fd)
 			for (struct nb_vif *v = b->vifs; v; v = v->next)
 				if (v->tapfd == fd)
 					v->rx_more = true;
@@ -364,7 +309,7 @@ int sdrv_netback_process(struct sdrv_netback *nbk)
 
 	/* Ports that fired: each masked until its interface is served (late EOI). */
 	while (x_ready && nwoken < MAX_WOKEN && sdrv_evtchn_pending(b->x, &p) == 1) {
-		struct nb_vif *v = p < b->nports ? b->ports[p] : NULL;
+		struct nb_vif *v = drv_ports_get(&b->ports, p);
 
 		if (!v) {
 			sdrv_evtchn_unmask(b->x, p);
@@ -399,7 +344,7 @@ int sdrv_netback_process(struct sdrv_netback *nbk)
 	}
 
 	for (uint32_t i = 0; i < nwoken; i++) {
-		struct nb_vif *v = woken[i] < b->nports ? b->ports[woken[i]] : NULL;
+		struct nb_vif *v = drv_ports_get(&b->ports, woken[i]);
 
 		if (!v)
 			continue; /* stopped meanwhile: its port is closed */
@@ -486,9 +431,9 @@ void sdrv_netback_free(struct sdrv_netback *nbk, int timeout_ms)
 	snprintf(token, sizeof(token), "sdrv-netback/%p", (void *)b);
 	sdrv_xs_unwatch(b->xs, b->vif_dir, token);
 	close(b->epfd);
-	close(b->kickfd);
+	drv_kick_close(&b->kick);
 	close(b->sockfd);
-	free(b->ports);
+	drv_ports_free(&b->ports);
 	free(b->frame);
 	free(b);
 }
