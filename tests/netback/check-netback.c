@@ -243,6 +243,20 @@ static int wait_counter(sdrv_domid_t fe, size_t off, uint64_t want, int ms)
 #define COUNTER(fe, field, want, ms)                                                               \
 	wait_counter(fe, offsetof(struct sdrv_netback_vif_info, field), want, ms)
 
+/* Wait until netback reports interface `fe` disabled: 0 with the reason. */
+static int wait_broken(sdrv_domid_t fe, char *why, int ms)
+{
+	uint64_t end = ms_now() + (uint64_t)ms;
+	struct sdrv_netback_vif_info v;
+
+	do {
+		if (vif_info(fe, &v, why) == 0 && why[0])
+			return 0;
+		usleep(5000);
+	} while (ms_now() < end);
+	return -1;
+}
+
 /* ------------------------- a raw netif frontend ------------------------- */
 
 struct nf {
@@ -682,7 +696,6 @@ static int fe_hostile(void)
 {
 	struct sdrv_netif_tx_request s[3];
 	struct sdrv_netif_tx_response r;
-	struct sdrv_netback_vif_info v;
 	char why[160];
 	struct nf f;
 	uint64_t end;
@@ -798,7 +811,8 @@ static int fe_hostile(void)
 	while (back_state(&f) != SDRV_XENBUS_CLOSED && back_state(&f) != SDRV_XENBUS_CLOSING &&
 	       ms_now() < end)
 		nf_poll(&f, 10);
-	CHECK(vif_info(2, &v, why) == 0 && why[0], "no reason given");
+	/* the state is in the store before netback's list says why */
+	CHECK(wait_broken(2, why, 5000) == 0, "no reason given");
 	fprintf(stderr, "hostile: netback says: %s\n", why);
 	CHECK(!if_nametoindex("vif2.0"), "the vif of a disabled interface is still there");
 	nf_close(&f);
@@ -807,7 +821,6 @@ static int fe_hostile(void)
 
 static int fe_index(void)
 {
-	struct sdrv_netback_vif_info v;
 	char why[160];
 	struct nf f;
 	uint64_t end;
@@ -819,7 +832,7 @@ static int fe_index(void)
 	while (back_state(&f) != SDRV_XENBUS_CLOSED && back_state(&f) != SDRV_XENBUS_CLOSING &&
 	       ms_now() < end)
 		nf_poll(&f, 10);
-	CHECK(vif_info(3, &v, why) == 0 && why[0], "no reason given");
+	CHECK(wait_broken(3, why, 5000) == 0, "no reason given");
 	fprintf(stderr, "index: netback says: %s\n", why);
 	nf_close(&f);
 	return 0;
