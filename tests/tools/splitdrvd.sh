@@ -24,6 +24,16 @@ s = socket.socket(socket.AF_UNIX, t)
 s.connect(sys.argv[1])' "$1" 2>/dev/null
 }
 
+# has_log FILE TEXT: until FILE holds TEXT (a daemon prints its start-up
+# lines after its sockets exist: under valgrind a connect can come first).
+has_log() {
+	for _ in $(seq 1 200); do
+		grep -qF "$2" "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # wait_listening PID PATH...: until every PATH accepts connections.
 wait_listening() {
 	pid=$1
@@ -107,7 +117,7 @@ b=$TMP/broker.sock
 SPLITDRV_BROKER=$b $VG "$sd" >"$TMP/store.log" 2>&1 &
 STORE_PID=$!
 wait_listening $STORE_PID "$b"
-grep -qF "splitdrvd: listening on $b" "$TMP/store.log" || fail "no 'listening on' line"
+has_log "$TMP/store.log" "splitdrvd: listening on $b" || fail "no 'listening on' line"
 # A second broker on the live socket is refused, and leaves it alone.
 $VG "$sd" --socket "$b" >"$TMP/out" 2>&1
 rc=$?
@@ -128,7 +138,7 @@ st=$TMP/xs.sock
 $VG "$sd" --socket "$b" --run-store "$st" --store-state "$TMP/state" >"$TMP/store.log" 2>&1 &
 STORE_PID=$!
 wait_listening $STORE_PID "$b" "$st"
-grep -qF "splitdrvd: store on $st" "$TMP/store.log" || fail "no 'store on' line"
+has_log "$TMP/store.log" "splitdrvd: store on $st" || fail "no 'store on' line"
 stop $STORE_PID TERM "$b" "$st"
 [ -s "$TMP/state" ] || fail "no state file after SIGTERM with --store-state"
 [ -e "$TMP/state.tmp" ] && fail "the state file's temporary was left behind"
