@@ -32,6 +32,9 @@
  *              buffers and frames flow again
  *   revive     a frontend that died comes back on the same device and
  *              connects again
+ *   bad keys   a frontend's tx-ring-ref that is no number: no connection;
+ *              toolstack keys that are garbage (mac: disabled with a
+ *              reason; rate, log, ip: the safe reading)
  *   shutdown   sdrv_netback_free() closes every device; no vif is left
  */
 #define _GNU_SOURCE
@@ -271,7 +274,8 @@ struct nf {
 	bool have, connected;
 	uint8_t *data;
 	sdrv_grant_ref_t drefs[NPAGE];
-	int ps; /* the packet socket on vif<dom>.0 */
+	int ps;	      /* the packet socket on vif<dom>.0 */
+	bool bad_ref; /* publish a tx-ring-ref that is not a number */
 };
 
 static int nf_publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
@@ -303,6 +307,9 @@ static int nf_publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 	W("feature-sg", 1);
 	W("feature-gso-tcpv4", 1);
 #undef W
+	/* a frontend that writes garbage where its ring reference goes */
+	if (f->bad_ref && (r = sdrv_xenbus_write_str(f->xs, tx, dir, "tx-ring-ref", "12x")) < 0)
+		return r;
 	return 0;
 }
 
@@ -881,6 +888,53 @@ static int fe_nobuf(void)
 	return 0;
 }
 
+/* Garbage in the store: a frontend's ring reference that is no number
+ * (the device does not connect, and says so), and toolstack keys (mac,
+ * bridge, rate, log, ip) that are garbage: the interface is disabled with
+ * a reason, or runs with the safe reading, and netback carries on. */
+static int fe_badkeys(void)
+{
+	struct sdrv_xenbus_front_opts fo = {.sz = sizeof(fo)};
+	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .address = broker, .domid = 5};
+	struct sdrv_netback_vif_info v;
+	char why[160];
+	struct nf f;
+	uint64_t end;
+
+	memset(&f, 0, sizeof(f));
+	f.dom = 5;
+	f.bad_ref = true;
+	CHECK((f.x = sdrv_xport_open("posix", &xo)) && (f.xs = xs_open()), "joining");
+	fo.xs = f.xs;
+	fo.domid = 5;
+	fo.type = "vif";
+	fo.publish = nf_publish;
+	fo.connect = nf_connect;
+	fo.disconnect = nf_disconnect;
+	fo.ctx = &f;
+	CHECK((f.xf = sdrv_xenbus_front_new(&fo)) != NULL, "no frontend");
+	end = ms_now() + 10000;
+	while (back_state(&f) != SDRV_XENBUS_CLOSED && back_state(&f) != SDRV_XENBUS_CLOSING &&
+	       ms_now() < end)
+		nf_poll(&f, 10);
+	CHECK(back_state(&f) == SDRV_XENBUS_CLOSED || back_state(&f) == SDRV_XENBUS_CLOSING,
+	      "a garbage tx-ring-ref did not close the device (state %d)", back_state(&f));
+	CHECK(!f.connected && !if_nametoindex("vif5.0"), "it connected anyway");
+	f.ps = -1;
+	nf_close(&f);
+
+	/* domain 6: the toolstack wrote garbage */
+	CHECK(wait_broken(6, why, 5000) == 0, "a garbage mac did not disable vif6.0");
+	fprintf(stderr, "badkeys: netback says: %s\n", why);
+	CHECK(strstr(why, "mac") != NULL, "the reason does not name the key: %s", why);
+	/* domain 7: rate, log and ip garbage: unlimited, nothing logged, no
+	 * IP source allowed (refuse everything rather than nothing) */
+	CHECK(vif_info(7, &v, why) == 0 && !why[0], "garbage policy keys disabled vif7.0: %s", why);
+	CHECK(v.rate_bytes == 0 && v.log_classes == 0, "rate %llu log 0x%x",
+	      (unsigned long long)v.rate_bytes, v.log_classes);
+	return 0;
+}
+
 static int run_fe(const char *name, int (*fn)(void))
 {
 	pid_t p = fork();
@@ -934,6 +988,24 @@ int main(void)
 	add_vif(2, "10.77.0.2");
 	add_vif(3, NULL);
 	add_vif(4, NULL);
+	add_vif(5, NULL);
+	add_vif(6, NULL);
+	add_vif(7, NULL);
+	{
+		struct sdrv_xs *xs = xs_open();
+		char d6[96], d7[96];
+
+		snprintf(d6, sizeof(d6), "/local/domain/%u/backend/vif/6/0", BE);
+		snprintf(d7, sizeof(d7), "/local/domain/%u/backend/vif/7/0", BE);
+		if (!xs || sdrv_xenbus_write_str(xs, 0, d6, "mac", "00:16:3e:zz:00:06") < 0 ||
+		    sdrv_xenbus_write_str(xs, 0, d7, "rate", "-1,50000") < 0 ||
+		    sdrv_xenbus_write_str(xs, 0, d7, "log", "tcp-syn,bogus") < 0 ||
+		    sdrv_xenbus_write_str(xs, 0, d7, "ip", "10.0.0.300 ::g") < 0) {
+			fprintf(stderr, "FAIL: cannot write the garbage keys\n");
+			return 1;
+		}
+		sdrv_xs_close(xs);
+	}
 	nb_pid = fork();
 	if (nb_pid == 0)
 		_exit(netback_main());
@@ -950,13 +1022,14 @@ int main(void)
 	run_fe("index", fe_index);
 	run_fe("no-buffers", fe_nobuf);
 	run_fe("revive (basic once more)", fe_basic);
+	run_fe("bad keys", fe_badkeys);
 
 	atomic_store(&sh->stop, 1);
 	if (tu_wait_child(nb_pid) != 0) {
 		fprintf(stderr, "FAIL: netback did not shut down cleanly\n");
 		failures++;
 	}
-	for (int i = 1; i <= 4; i++) {
+	for (int i = 1; i <= 7; i++) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "vif%d.0", i);
