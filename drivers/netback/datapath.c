@@ -29,8 +29,9 @@
 
 _Static_assert(sizeof(struct virtio_net_hdr) == NB_VNET_HDR, "virtio-net header size");
 
-/* Warnings about one interface's packets: a few per second at most. */
-static void vif_warn(struct nb_vif *v, const char *what, const char *why)
+/* One more line about this interface within its budget of log_rate per
+ * second (warnings and classifier lines alike)? Counts what it refuses. */
+static bool log_budget(struct nb_vif *v)
 {
 	uint64_t now = nb_now_us();
 
@@ -39,28 +40,25 @@ static void vif_warn(struct nb_vif *v, const char *what, const char *why)
 		v->log_lines = 0;
 	}
 	if (v->log_lines++ < v->nb->log_rate)
+		return true;
+	v->st.log_suppressed++;
+	return false;
+}
+
+static void vif_warn(struct nb_vif *v, const char *what, const char *why)
+{
+	if (log_budget(v))
 		nb_log(v->nb, LOG_WARNING, "%s: %s: %s", v->name, what, why);
-	else
-		v->st.log_suppressed++;
 }
 
 static void classify(struct nb_vif *v, const uint8_t *f, size_t len)
 {
 	uint32_t classes = v->key_classes | v->nb->log_classes;
 	char desc[128];
-	uint64_t now;
 
-	if (!classes || !(sdrv_netback_classify(f, len, desc, sizeof(desc)) & classes))
+	if (!classes || !(sdrv_netback_classify(f, len, desc, sizeof(desc)) & classes) ||
+	    !log_budget(v))
 		return;
-	now = nb_now_us();
-	if (now - v->log_window_us >= 1000000u) {
-		v->log_window_us = now;
-		v->log_lines = 0;
-	}
-	if (v->log_lines++ >= v->nb->log_rate) {
-		v->st.log_suppressed++;
-		return;
-	}
 	v->st.logged++;
 	nb_log(v->nb, LOG_NOTICE, "%s: %s", v->name, desc);
 }
@@ -181,8 +179,11 @@ static int16_t tx_packet(struct nb_vif *v, const struct sdrv_netif_tx_pkt *pkt)
 
 static void tx_consume(struct nb_vif *v, uint32_t slots)
 {
-	memmove(v->txq, v->txq + (size_t)slots * TX_ESZ, (size_t)(v->txn - slots) * TX_ESZ);
+	/* no move per packet: the rest moves to the front when more are taken */
+	v->txstart += slots;
 	v->txn -= slots;
+	if (!v->txn)
+		v->txstart = 0;
 }
 
 void nb_tx_serve(struct nb_vif *v)
@@ -197,6 +198,11 @@ void nb_tx_serve(struct nb_vif *v)
 	v->tx_more = false;
 	while (done < b->budget) {
 		if (v->txn < NB_RING_SLOTS) {
+			if (v->txstart) {
+				memmove(v->txq, v->txq + (size_t)v->txstart * TX_ESZ,
+					(size_t)v->txn * TX_ESZ);
+				v->txstart = 0;
+			}
 			n = sdrv_ring_back_take_reqs(&v->tx, v->txq + (size_t)v->txn * TX_ESZ,
 						     NB_RING_SLOTS - v->txn);
 			if (n < 0) {
@@ -207,7 +213,9 @@ void nb_tx_serve(struct nb_vif *v)
 				v->found_work = true;
 			v->txn += (uint32_t)n;
 		}
-		r = v->txn ? sdrv_netif_tx_decode(v->txq, v->txn, NULL, &pkt) : -SDRV_EAGAIN;
+		r = v->txn ? sdrv_netif_tx_decode(v->txq + (size_t)v->txstart * TX_ESZ, v->txn,
+						  NULL, &pkt)
+			   : -SDRV_EAGAIN;
 		if (r == -SDRV_EAGAIN) {
 			if (v->txn >= NB_RING_SLOTS) {
 				nb_vif_break(v, "a packet longer than the tx ring");

@@ -77,7 +77,7 @@ struct nb_vif {
 	uint64_t throttle_until_us; /* the rate limit holds tx until then */
 	/* tx slots copied out of the ring, not yet answered */
 	uint8_t txq[NB_RING_SLOTS * SDRV_NETIF_TX_ENTRY_SIZE];
-	uint32_t txn;
+	uint32_t txstart, txn; /* the unanswered ones: txn from slot txstart */
 	/* the TAP */
 	int tapfd;
 	int ifindex;

@@ -218,7 +218,7 @@ static void stop(struct nb_vif *v)
 		sdrv_gnt_unmap(b->x, v->rx_mem, 1);
 	v->tx_mem = v->rx_mem = NULL;
 	v->connected = false;
-	v->txn = 0;
+	v->txstart = v->txn = 0;
 	v->pend_len = 0;
 	v->tx_more = v->rx_more = v->tx_push = v->rx_push = false;
 	v->throttle_until_us = 0;
