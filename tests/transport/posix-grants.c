@@ -108,6 +108,20 @@ static void frontend(struct pt_env *e, void *arg)
 	sdrv_xport_close(x);
 }
 
+/* Mappings of this process (lines of /proc/self/maps). */
+static size_t count_vmas(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	size_t n = 0;
+	int c;
+
+	CHECK(f != NULL);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
 static void on_segv(int sig)
 {
 	(void)sig;
@@ -161,6 +175,36 @@ static void backend(struct pt_env *e, void *arg)
 	for (int i = 0; i < 4096; i++)
 		CHECK(m[4096 + i] == (unsigned char)i);
 	memset(m + 100, 'B', 100);
+
+	/* After set-up a map is pin plus pointer arithmetic into one view of
+	 * the granter's pool: no new mapping of the process appears. Refs out
+	 * of frame order, and a second map of a page already mapped, get a
+	 * mapping of their own, and every one shows the same pages. */
+	{
+		unsigned char *one, *again, *rev;
+		size_t vmas = count_vmas();
+
+		one = sdrv_gnt_map(x, fe, 1, &s->rw[1], true, st);
+		CHECK(one != NULL && st[0] == 0);
+		CHECK(count_vmas() == vmas);
+		CHECK(one[1] == 1 && one[255] == 255);
+		again = sdrv_gnt_map(x, fe, 1, &s->rw[0], true, st);
+		CHECK(again != NULL && again != m && st[0] == 0);
+		CHECK(again[100] == 'B' && again[0] == 'F');
+		again[0] = 'A';
+		CHECK(m[0] == 'A');
+		m[0] = 'F';
+		refs[0] = s->rw[1];
+		refs[1] = s->rw[0];
+		rev = sdrv_gnt_map(x, fe, 2, refs, true, st);
+		CHECK(rev != NULL && st[0] == 0 && st[1] == 0);
+		CHECK(rev[7] == 7 && rev[4096] == 'F' && rev[4096 + 100] == 'B');
+		CHECK(sdrv_gnt_unmap(x, rev, 2) == 0);
+		CHECK(sdrv_gnt_unmap(x, again, 1) == 0);
+		CHECK(sdrv_gnt_unmap(x, one, 1) == 0);
+		CHECK(sdrv_gnt_unmap(x, one, 1) == -EINVAL);
+		CHECK(m[0] == 'F' && m[4096 + 9] == 9); /* the first map is intact */
+	}
 
 	/* Read-only grant: readable, a write faults, writable map refused. */
 	rom = sdrv_gnt_map(x, fe, 1, &s->ro, false, st);

@@ -25,6 +25,7 @@
 #include <splitdrv/transport.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -68,10 +69,11 @@ struct granter {
 	uint32_t nr, pool_pages;
 	uint32_t *cnt_r, *cnt_w; /* our read-only / writable mappings per ref */
 	uint32_t users;		 /* live mappings through this entry */
-	/* The whole pool, mapped at the first grant copy (NULL: not yet, or
-	 * the mapping failed and copies go through the descriptor). */
-	unsigned char *pool;
-	bool pool_tried;
+	/* The whole pool, mapped at the first grant copy or writable map
+	 * (NULL: not yet, or the mapping failed and copies go through the
+	 * descriptor), and a read-only view for read-only maps. */
+	unsigned char *pool, *pool_ro;
+	bool pool_tried, pool_ro_tried;
 };
 
 struct mapping {
@@ -79,6 +81,7 @@ struct mapping {
 	void *addr;
 	uint32_t count;
 	bool writable;
+	bool direct; /* addr points into the granter's pool view: no munmap */
 	struct granter *g;
 	sdrv_grant_ref_t refs[];
 };
@@ -155,6 +158,8 @@ static void granter_free(struct granter *g)
 {
 	if (g->pool)
 		munmap(g->pool, (size_t)g->pool_pages * PAGE);
+	if (g->pool_ro)
+		munmap(g->pool_ro, (size_t)g->pool_pages * PAGE);
 	if (g->table)
 		munmap(g->table, g->table_bytes);
 	if (g->table_fd >= 0)
@@ -959,6 +964,38 @@ static int pin_one(struct sdrv_xport *x, struct granter *g, sdrv_grant_ref_t ref
 	return 0;
 }
 
+/*
+ * Default mode: the granter's whole pool, mapped once, writable or
+ * read-only. The pool is sealed against shrinking (check_memfd()) and
+ * pinned frames are below pool_pages (pin_one()), so no access through a
+ * view can fault. NULL if the view cannot be made.
+ */
+static unsigned char *pool_view(struct granter *g, bool writable)
+{
+	unsigned char **view = writable ? &g->pool : &g->pool_ro;
+	bool *tried = writable ? &g->pool_tried : &g->pool_ro_tried;
+
+	if (!*tried) {
+		void *p =
+		    mmap(NULL, (size_t)g->pool_pages * PAGE,
+			 writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, g->pool_fd, 0);
+
+		*tried = true;
+		*view = p == MAP_FAILED ? NULL : p;
+	}
+	return *view;
+}
+
+/* Whether a live mapping already starts at `addr` (unmap finds mappings by
+ * address, so a direct map must not share one). */
+static bool addr_in_use(const struct sdrv_xport *x, const void *addr)
+{
+	for (const struct mapping *m = x->maps; m; m = m->next)
+		if (m->addr == addr)
+			return true;
+	return false;
+}
+
 static void fill_status(int *status, uint32_t count, int r)
 {
 	if (status)
@@ -1062,6 +1099,52 @@ static int iso_map(struct sdrv_xport *x, struct granter *g, uint32_t count,
 	return first_err;
 }
 
+/*
+ * Default mode: pin every ref. If one fails, undo exactly the pins taken,
+ * and return the first error with every status in `st`. Otherwise, if the
+ * frames are one ascending run and the pool view exists, `*base` points at
+ * the first frame in the view (the mapping is done); else `*base` is NULL
+ * and `st[i]` holds element i's frame for the caller to map page by page.
+ */
+_Static_assert(SDRV_PM_MAX_POOL_PAGES <= INT_MAX, "frames fit in a status int");
+
+static int direct_map(struct sdrv_xport *x, struct granter *g, uint32_t count,
+		      const sdrv_grant_ref_t *refs, bool writable, int *st, unsigned char **base)
+{
+	uint32_t frame, first = 0;
+	bool run = true;
+	int first_err = 0;
+	unsigned char *view;
+
+	*base = NULL;
+	for (uint32_t i = 0; i < count; i++) {
+		int r = pin_one(x, g, refs[i], writable, &frame);
+
+		if (r == 0 && i == 0)
+			first = frame;
+		else if (r == 0 && frame != first + i)
+			run = false;
+		/* Frames are below pool_pages <= SDRV_PM_MAX_POOL_PAGES: an int. */
+		st[i] = r ? r : (int)frame;
+		if (r && !first_err)
+			first_err = r;
+	}
+	if (first_err) {
+		for (uint32_t i = 0; i < count; i++)
+			if (st[i] >= 0) {
+				unpin_one(g, refs[i], writable);
+				st[i] = 0;
+			}
+		return first_err;
+	}
+	view = run ? pool_view(g, writable) : NULL;
+	if (view && !addr_in_use(x, view + (size_t)first * PAGE)) {
+		*base = view + (size_t)first * PAGE;
+		memset(st, 0, (size_t)count * sizeof(*st));
+	}
+	return 0;
+}
+
 void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 		   const sdrv_grant_ref_t *refs, bool writable, int *status)
 {
@@ -1085,17 +1168,51 @@ void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 	}
 	m = malloc(sizeof(*m) + (size_t)count * sizeof(m->refs[0]));
 	st = malloc((size_t)count * sizeof(*st));
-	base = mmap(NULL, (size_t)count * PAGE, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (g->isolated)
 		pinned =
 		    calloc((count + SDRV_PM_MAX_BATCH - 1) / SDRV_PM_MAX_BATCH, sizeof(*pinned));
-	if (!m || !st || base == MAP_FAILED || (g->isolated && !pinned)) {
+	if (!m || !st || (g->isolated && !pinned)) {
 		free(pinned);
 		free(m);
 		free(st);
-		if (base != MAP_FAILED)
-			munmap(base, (size_t)count * PAGE);
+		fill_status(status, count, -ENOMEM);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->direct = false;
+	if (!g->isolated) {
+		/* Default mode, the fast path: pins are compare-and-swaps on
+		 * the shared table, and refs naming consecutive frames are
+		 * pointer arithmetic into the pool view. */
+		first_err = direct_map(x, g, count, refs, writable, st, &base);
+		if (base) {
+			m->direct = true;
+			if (status)
+				memcpy(status, st, (size_t)count * sizeof(*st));
+			goto done;
+		}
+		if (first_err) {
+			if (status)
+				memcpy(status, st, (size_t)count * sizeof(*st));
+			free(st);
+			free(m);
+			granter_unlink_if_unused(x, g);
+			errno = first_err == -EPERM ? EPERM : EINVAL;
+			return NULL;
+		}
+		/* Pinned, but not one run of frames: a mapping of its own,
+		 * page by page, with the pins already taken. */
+	}
+	base = mmap(NULL, (size_t)count * PAGE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED) {
+		if (!g->isolated)
+			for (uint32_t i = 0; i < count; i++)
+				unpin_one(g, refs[i], writable);
+		free(pinned);
+		free(m);
+		free(st);
+		granter_unlink_if_unused(x, g);
 		fill_status(status, count, -ENOMEM);
 		errno = ENOMEM;
 		return NULL;
@@ -1119,11 +1236,10 @@ void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 		goto done;
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		uint32_t frame;
-
-		r = pin_one(x, g, refs[i], writable, &frame);
-		if (r == 0 && mmap(base + (size_t)i * PAGE, PAGE, prot, MAP_SHARED | MAP_FIXED,
-				   g->pool_fd, (off_t)frame * PAGE) == MAP_FAILED) {
+		/* direct_map() pinned every element and left its frame. */
+		r = 0;
+		if (mmap(base + (size_t)i * PAGE, PAGE, prot, MAP_SHARED | MAP_FIXED, g->pool_fd,
+			 (off_t)(uint32_t)st[i] * PAGE) == MAP_FAILED) {
 			r = -errno;
 			unpin_one(g, refs[i], writable);
 		}
@@ -1179,8 +1295,10 @@ int sdrv_gnt_unmap(struct sdrv_xport *x, void *addr, uint32_t count)
 	if (!m)
 		return -EINVAL;
 	*pp = m->next;
-	/* The pages go first: once a pin is dropped the granter may reuse them. */
-	munmap(m->addr, (size_t)m->count * PAGE);
+	/* The pages go first: once a pin is dropped the granter may reuse them.
+	 * A direct map is a view of the pool, which stays. */
+	if (!m->direct)
+		munmap(m->addr, (size_t)m->count * PAGE);
 	if (m->g->isolated)
 		(void)iso_unpin(x, m->g, m->refs, m->count, m->writable);
 	else
@@ -1265,14 +1383,7 @@ int sdrv_gnt_copy(struct sdrv_xport *x, struct sdrv_gnt_copy_seg *segs, uint32_t
 		 * (check_memfd()) and the frame is below pool_pages
 		 * (pin_one()), so the access can never fault. Where the
 		 * mapping cannot be made, through the descriptor. */
-		if (!g->pool_tried) {
-			void *p = mmap(NULL, (size_t)g->pool_pages * PAGE, PROT_READ | PROT_WRITE,
-				       MAP_SHARED, g->pool_fd, 0);
-
-			g->pool_tried = true;
-			g->pool = p == MAP_FAILED ? NULL : p;
-		}
-		if (g->pool) {
+		if (pool_view(g, true)) {
 			if (s->to_grant)
 				memcpy(g->pool + off, s->local, s->len);
 			else
