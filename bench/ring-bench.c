@@ -346,7 +346,8 @@ ALWAYS_INLINE int32_t be_work(struct be *b, int impl, uint32_t max, bool push_ea
 			notify = nt;
 		}
 	} else {
-		int32_t got = sb_back_take_reqs(&b->s, b->buf, max);
+		int32_t got = max == 1 ? sb_back_take_req(&b->s, b->buf)
+				       : sb_back_take_reqs(&b->s, b->buf, max);
 
 		if (__builtin_expect(got < 0, 0)) {
 			b->why = sdrv_ring_broken(&b->s.r);

@@ -49,10 +49,18 @@ void bb_dev_break(struct bb_dev *d, const char *fmt, ...)
 
 void bb_dev_peer_died(struct bb_dev *d)
 {
+	int r;
+
 	if (d->nr_queues)
 		bb_log(d->b, LOG_INFO, "vbd %u/%u: frontend domain %u died; queues stopped", d->fe,
 		       d->devid, d->fe);
 	stop_queues(d);
+	/* Closed now (nobody is left to answer Closing), ready for the next
+	 * frontend. A device broken earlier stays broken: its connect refuses. */
+	r = sdrv_xenbus_back_peer_gone(d->xb);
+	if (r < 0 && r != -ENOENT)
+		bb_log(d->b, LOG_WARNING, "vbd %u/%u: cannot close the device: %s", d->fe, d->devid,
+		       strerror(-r));
 }
 
 /* ------------------------------- image -------------------------------- */

@@ -51,10 +51,6 @@ struct nb_vif {
 	struct sdrv_xenbus_back *xb;
 	bool gone;	 /* no longer in the store: free at the next round */
 	bool keys_dirty; /* rate or log changed: read them again */
-	bool dead;	 /* the frontend's domain died: Closed until it is back */
-	bool fe_changed; /* ...and its frontend's state changed */
-	bool revive;	 /* ...to a new start: make the device anew */
-	char watch_path[SDRV_XENBUS_PATH_MAX];
 	/* the device, from the backend directory */
 	uint8_t mac[6];
 	bool have_mac;
@@ -121,7 +117,6 @@ void nb_vif_free(struct nb_vif *v);
 void nb_vif_break(struct nb_vif *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nb_vif_peer_died(struct nb_vif *v);
 void nb_vif_read_keys(struct nb_vif *v);
-void nb_vif_check_revive(struct nb_vif *v);
 void nb_vif_arm_tap(struct nb_vif *v, bool on);
 
 /* datapath.c */

@@ -130,11 +130,6 @@ static void reap(struct nb *b)
 	while (*pp) {
 		struct nb_vif *v = *pp;
 
-		if (v->revive) {
-			/* its frontend came back: start over with a new device */
-			v->gone = true;
-			b->rescan = true;
-		}
 		if (!v->gone) {
 			pp = &v->next;
 			continue;
@@ -284,14 +279,11 @@ int sdrv_netback_process(struct sdrv_netback *nbk)
 		       sdrv_xs_broken(b->xs) ? sdrv_xs_broken(b->xs) : strerror(-r));
 		return -ECONNRESET;
 	}
-	for (struct nb_vif *v = b->vifs; v; v = v->next)
-		if (v->dead && v->fe_changed)
-			nb_vif_check_revive(v);
 	if (b->rescan)
 		rescan(b);
 	reap(b);
 	for (struct nb_vif *v = b->vifs; v; v = v->next)
-		if (v->keys_dirty && !v->dead)
+		if (v->keys_dirty)
 			nb_vif_read_keys(v);
 
 	n = x_ready ? sdrv_xport_process(b->x, ev, 16) : 0;

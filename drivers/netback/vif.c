@@ -241,50 +241,27 @@ void nb_vif_break(struct nb_vif *v, const char *fmt, ...)
 		sdrv_xenbus_back_shutdown(v->xb);
 }
 
-static void on_fe_state(struct sdrv_xs *xs, const char *path, const char *token, void *ctx)
-{
-	(void)xs;
-	(void)path;
-	(void)token;
-	((struct nb_vif *)ctx)->fe_changed = true;
-}
-
-/* A dead frontend's state changed: a new frontend starts at Initialising
- * (or InitWait); until one does, the dead one's Connected stays. */
-void nb_vif_check_revive(struct nb_vif *v)
-{
-	char *s = NULL;
-	size_t len;
-
-	v->fe_changed = false;
-	if (sdrv_xs_read(v->nb->xs, 0, v->watch_path, &s, &len) == 0 && len == 1 &&
-	    (s[0] == '1' || s[0] == '2'))
-		v->revive = true;
-	free(s);
-}
+static int read_device(struct nb_vif *v);
 
 void nb_vif_peer_died(struct nb_vif *v)
 {
-	struct nb *b = v->nb;
-	char path[SDRV_XENBUS_PATH_MAX + 8], token[48];
+	int r;
 
-	if (v->dead || !v->xb)
+	if (!v->xb)
 		return;
-	nb_log(b, LOG_INFO, "%s: frontend domain %u died; removing the interface", v->name, v->fe);
-	snprintf(path, sizeof(path), "%s/state", sdrv_xenbus_back_peer_dir(v->xb));
+	nb_log(v->nb, LOG_INFO, "%s: frontend domain %u died; removing the interface", v->name,
+	       v->fe);
 	stop(v);
-	v->dead = true;
-	/* Nobody is left to answer Closing: the device is Closed now, until
-	 * a frontend starts on it again. */
-	snprintf(v->watch_path, sizeof(v->watch_path), "%.*s", (int)sizeof(v->watch_path) - 1,
-		 path);
-	snprintf(path, sizeof(path), "%s/state", v->dir);
-	sdrv_xenbus_back_free(v->xb);
-	v->xb = NULL;
-	sdrv_xs_write_str(b->xs, 0, path, "6");
-	snprintf(token, sizeof(token), "sdrv-netback-fe/%p", (void *)v);
-	if (sdrv_xs_watch(b->xs, v->watch_path, token, on_fe_state, v) < 0)
-		v->watch_path[0] = 0;
+	/* The next frontend starts afresh: a reason to disable the interface
+	 * that the dead one gave goes, one in the toolstack's keys is found
+	 * again (read_device() after the re-arm, so that it stays closed). */
+	v->broken = NULL;
+	r = sdrv_xenbus_back_peer_gone(v->xb);
+	if (r < 0 && r != -ENOENT)
+		nb_log(v->nb, LOG_WARNING, "%s: cannot close the device: %s", v->name,
+		       strerror(-r));
+	v->have_mac = false;
+	read_device(v);
 }
 
 /* Before InitWait: everything a frontend reads, in the one transaction. */
@@ -548,12 +525,6 @@ struct nb_vif *nb_vif_new(struct nb *b, sdrv_domid_t fe, uint32_t handle)
 
 void nb_vif_free(struct nb_vif *v)
 {
-	char token[48];
-
-	if (v->watch_path[0]) {
-		snprintf(token, sizeof(token), "sdrv-netback-fe/%p", (void *)v);
-		sdrv_xs_unwatch(v->nb->xs, v->watch_path, token);
-	}
 	if (v->xb)
 		sdrv_xenbus_back_free(v->xb);
 	stop(v);

@@ -544,6 +544,22 @@ SDRV_API void sdrv_xenbus_back_shutdown(struct sdrv_xenbus_back *be);
 SDRV_API void sdrv_xenbus_back_free(struct sdrv_xenbus_back *be);
 
 /**
+ * @brief The frontend's domain died: disconnect and go Closed at once.
+ *
+ * A dead frontend never answers Closing, so the orderly close would wait
+ * for nobody. This step disconnects the driver, writes Closed and re-arms
+ * the device, even one closed earlier by a failure (the failure was the
+ * dead peer's): when a new frontend starts at Initialising, the backend
+ * answers InitWait as after any close. Until then the dead frontend's
+ * last state stays in its directory and is not acted on.
+ *
+ * @return 0; -ENOENT if the device directory was removed; -EBUSY when
+ *         called from one of the backend's own callbacks; or the store's
+ *         error
+ */
+SDRV_API int sdrv_xenbus_back_peer_gone(struct sdrv_xenbus_back *be);
+
+/**
  * @brief Begin a backend-initiated reconfiguration (pciback style): go
  *        Reconfiguring; the frontend detaches and goes Reconfiguring, the
  *        backend's reconfigure(BEGIN) runs and it goes Reconfigured, the

@@ -713,6 +713,34 @@ SDRV_API void sdrv_xenbus_back_shutdown(struct sdrv_xenbus_back *be)
 	xb_shutdown(&be->b);
 }
 
+SDRV_API int sdrv_xenbus_back_peer_gone(struct sdrv_xenbus_back *be)
+{
+	struct xb *b;
+	int rc;
+
+	if (!be)
+		return -EINVAL;
+	b = &be->b;
+	if (b->removed)
+		return -ENOENT;
+	if (b->running)
+		return -EBUSY; /* from inside a callback: nothing may change now */
+	cb_disconnect(b);
+	/* The dead peer's failure closed the device; a new peer may use it. */
+	b->want = true;
+	if (b->self != SDRV_XENBUS_CLOSED) {
+		rc = xb_switch(b, SDRV_XENBUS_CLOSED, false, false, NULL);
+		if (rc < 0)
+			return rc;
+		cb_state(b);
+	}
+	/* What the dead peer left there stays until a new one starts (at
+	 * Initialising), which the next step answers with InitWait. */
+	b->dirty_peer = true;
+	xb_run(b);
+	return 0;
+}
+
 SDRV_API void sdrv_xenbus_back_free(struct sdrv_xenbus_back *be)
 {
 	if (!be)

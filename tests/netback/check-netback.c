@@ -914,11 +914,20 @@ static int fe_badkeys(void)
 	fo.ctx = &f;
 	CHECK((f.xf = sdrv_xenbus_front_new(&fo)) != NULL, "no frontend");
 	end = ms_now() + 10000;
-	while (back_state(&f) != SDRV_XENBUS_CLOSED && back_state(&f) != SDRV_XENBUS_CLOSING &&
-	       ms_now() < end)
-		nf_poll(&f, 10);
-	CHECK(back_state(&f) == SDRV_XENBUS_CLOSED || back_state(&f) == SDRV_XENBUS_CLOSING,
-	      "a garbage tx-ring-ref did not close the device (state %d)", back_state(&f));
+	{
+		enum sdrv_xenbus_state st = back_state(&f);
+		char seen[64] = "";
+		size_t n = 0;
+
+		while (st != SDRV_XENBUS_CLOSED && st != SDRV_XENBUS_CLOSING && ms_now() < end) {
+			nf_poll(&f, 10);
+			st = back_state(&f);
+			if (n + 3 < sizeof(seen) && (n == 0 || seen[n - 2] != '0' + (int)st))
+				n += (size_t)snprintf(seen + n, sizeof(seen) - n, "%d ", (int)st);
+		}
+		CHECK(st == SDRV_XENBUS_CLOSED || st == SDRV_XENBUS_CLOSING,
+		      "a garbage tx-ring-ref did not close the device (states seen: %s)", seen);
+	}
 	CHECK(!f.connected && !if_nametoindex("vif5.0"), "it connected anyway");
 	f.ps = -1;
 	nf_close(&f);

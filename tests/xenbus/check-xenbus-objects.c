@@ -434,6 +434,74 @@ START_TEST(test_removed)
 }
 END_TEST
 
+/* The frontend's domain dies (its object vanishes, writing nothing): the
+ * backend goes Closed at once, stays so while the dead one's Connected is
+ * in the store, and serves the next frontend; a device a failure closed is
+ * re-armed too. */
+START_TEST(test_peer_gone)
+{
+	struct sdrv_xenbus_dev d = dev_of(6);
+	const char *bdir = "/local/domain/0/backend/vobj/4/6";
+	const char *fdir = "/local/domain/4/device/vobj/6";
+	struct sdrv_xenbus_front *f;
+	struct sdrv_xenbus_back *b;
+	char *v;
+
+	ck_assert_int_eq(sdrv_xenbus_dev_create(tool, &d), 0);
+	f = new_front(6);
+	b = new_back(6);
+	ck_assert(f && b);
+	PUMP_UNTIL(BOTH_CONNECTED(f, b));
+	sdrv_xenbus_front_free(f); /* dies: its Connected stays */
+	fd_.live = 0;
+	ck_assert_int_eq(sdrv_xenbus_back_peer_gone(b), 0);
+	ck_assert_int_eq(sdrv_xenbus_back_state(b), SDRV_XENBUS_CLOSED);
+	ck_assert_int_eq(bd_.live, 0);
+	ck_assert_int_eq(bd_.disconnects, 1);
+	ck_assert_int_eq(sdrv_xenbus_read_str(tool, 0, bdir, "state", 4, &v), 0);
+	ck_assert_str_eq(v, "6");
+	free(v);
+	/* nothing acts on the dead frontend's state; a second call is a no-op */
+	for (int i = 0; i < 5; i++) {
+		sdrv_xs_process(bxs);
+		usleep(2000);
+	}
+	ck_assert_int_eq(sdrv_xenbus_back_peer_gone(b), 0);
+	ck_assert_int_eq(sdrv_xenbus_back_state(b), SDRV_XENBUS_CLOSED);
+	ck_assert_int_eq(bd_.disconnects, 1);
+
+	/* a new frontend: the device connects again */
+	f = new_front(6);
+	ck_assert_ptr_nonnull(f);
+	PUMP_UNTIL(BOTH_CONNECTED(f, b));
+	ck_assert_int_eq(bd_.connects, 2);
+
+	/* closed by a failure with this frontend, then it dies: re-armed */
+	sdrv_xenbus_front_free(f);
+	fd_.live = 0;
+	bd_.fail_connect = 1;
+	ck_assert_int_eq(sdrv_xenbus_write_str(tool, 0, fdir, "state", "1"), 0);
+	PUMP_UNTIL(sdrv_xenbus_back_state(b) == SDRV_XENBUS_INITWAIT);
+	ck_assert_int_eq(sdrv_xenbus_write_str(tool, 0, fdir, "state", "3"), 0);
+	PUMP_UNTIL(sdrv_xenbus_back_state(b) == SDRV_XENBUS_CLOSING);
+	ck_assert_int_eq(sdrv_xenbus_back_peer_gone(b), 0);
+	ck_assert_int_eq(sdrv_xenbus_back_state(b), SDRV_XENBUS_CLOSED);
+	bd_.fail_connect = 0;
+	f = new_front(6);
+	ck_assert_ptr_nonnull(f);
+	PUMP_UNTIL(BOTH_CONNECTED(f, b));
+	ck_assert_int_eq(bd_.connects, 3);
+
+	/* the toolstack removed the device */
+	sdrv_xenbus_front_free(f);
+	ck_assert_int_eq(sdrv_xenbus_dev_remove(tool, &d), 0);
+	PUMP_UNTIL(sdrv_xenbus_back_state(b) == SDRV_XENBUS_UNKNOWN);
+	ck_assert_int_eq(sdrv_xenbus_back_peer_gone(b), -ENOENT);
+	ck_assert_int_eq(sdrv_xenbus_back_peer_gone(NULL), -EINVAL);
+	sdrv_xenbus_back_free(b);
+}
+END_TEST
+
 static Suite *objects_suite(void)
 {
 	Suite *s = suite_create("xenbus-objects");
@@ -446,6 +514,7 @@ static Suite *objects_suite(void)
 	tcase_add_test(tc, test_failures);
 	tcase_add_test(tc, test_close_timeout);
 	tcase_add_test(tc, test_removed);
+	tcase_add_test(tc, test_peer_gone);
 	suite_add_tcase(s, tc);
 	return s;
 }
