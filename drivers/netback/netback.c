@@ -142,11 +142,16 @@ static void reap(struct nb *b)
 
 /* ------------------------------ the API ------------------------------- */
 
-static int ep_add(struct nb *b, int fd)
+/* The epoll set's own descriptors are tagged with these addresses; a
+ * TAP's with its struct nb_vif (a vif leaves the set before it is freed,
+ * and events are used in the call that got them). */
+static char tag_xs, tag_xport, tag_kick;
+
+static int ep_add(struct nb *b, int fd, void *tag)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 
-	ev.data.fd = fd;
+	ev.data.ptr = tag;
 	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
@@ -187,8 +192,8 @@ struct sdrv_netback *sdrv_netback_new(const struct sdrv_netback_opts *opts)
 	b->sockfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (!b->frame || b->epfd < 0 || drv_kick_open(&b->kick) < 0 || b->sockfd < 0)
 		goto fail;
-	if (ep_add(b, sdrv_xport_fd(b->x)) < 0 || ep_add(b, sdrv_xs_fd(b->xs)) < 0 ||
-	    ep_add(b, b->kick.fd) < 0)
+	if (ep_add(b, sdrv_xport_fd(b->x), &tag_xport) < 0 ||
+	    ep_add(b, sdrv_xs_fd(b->xs), &tag_xs) < 0 || ep_add(b, b->kick.fd, &tag_kick) < 0)
 		goto fail;
 	snprintf(b->vif_dir, sizeof(b->vif_dir), "/local/domain/%u/backend/vif", b->domid);
 	snprintf(token, sizeof(token), "sdrv-netback/%p", (void *)b);
@@ -261,16 +266,14 @@ int sdrv_netback_process(struct sdrv_netback *nbk)
 	if (n < 0)
 		xs_ready = x_ready = true;
 	for (int i = 0; i < n; i++) {
-		int fd = evs[i].data.fd;
+		void *tag = evs[i].data.ptr;
 
-		if (fd == sdrv_xs_fd(b->xs))
+		if (tag == &tag_xs)
 			xs_ready = true;
-		else if (fd == sdrv_xport_fd(b->x))
+		else if (tag == &tag_xport)
 			x_ready = true;
-		else if (fd != b->kick.fd)
-			for (struct nb_vif *v = b->vifs; v; v = v->next)
-				if (v->tapfd == fd)
-					v->rx_more = true;
+		else if (tag != &tag_kick)
+			((struct nb_vif *)tag)->rx_more = true;
 	}
 
 	r = xs_ready ? sdrv_xs_process(b->xs) : 0;

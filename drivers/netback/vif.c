@@ -105,7 +105,7 @@ void nb_vif_arm_tap(struct nb_vif *v, bool on)
 
 	if (v->tapfd < 0 || v->tap_armed == on)
 		return;
-	ev.data.fd = v->tapfd;
+	ev.data.ptr = v; /* sdrv_netback_process() finds the interface so */
 	if (epoll_ctl(v->nb->epfd, EPOLL_CTL_MOD, v->tapfd, &ev) == 0)
 		v->tap_armed = on;
 }
@@ -152,7 +152,7 @@ static int tap_open(struct nb_vif *v)
 		return -err;
 	}
 	v->tapfd = fd;
-	ev.data.fd = fd;
+	ev.data.ptr = v;
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		nb_vif_break(v, "epoll: %s", strerror(errno));
 		return -errno;
