@@ -18,26 +18,8 @@
 #include <splitdrv/transport.h>
 #include <splitdrv/xs.h>
 
+#include "../common/daemon.h"
 #include "config.h"
-
-static volatile sig_atomic_t stop_signal;
-static int verbose;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static void log_stderr(void *ctx, int level, const char *msg)
-{
-	static const char *const names[] = {"emerg",   "alert",	 "crit", "error",
-					    "warning", "notice", "info", "debug"};
-
-	(void)ctx;
-	if (level > LOG_INFO + verbose)
-		return;
-	fprintf(stderr, "splitdrv-blkback: %s: %s\n", names[level & 7], msg);
-}
 
 static void usage(FILE *out)
 {
@@ -70,19 +52,6 @@ static void usage(FILE *out)
 		"(waiting up to 5 s for the frontends) and exit 0.\n");
 }
 
-static int parse_num(const char *s, unsigned long max, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -104,8 +73,6 @@ int main(int argc, char **argv)
 	};
 	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .domid = 0};
 	struct sdrv_blkback_opts bo = {.sz = sizeof(bo)};
-	struct sdrv_xs_opts so = {.sz = sizeof(so), .timeout_ms = 30000};
-	struct sigaction sa = {.sa_handler = on_signal};
 	const char *store = NULL;
 	struct sdrv_xport *x;
 	struct sdrv_xs *xs;
@@ -113,13 +80,14 @@ int main(int argc, char **argv)
 	uint32_t v;
 	int c, r = 0;
 
+	drv_prog = "splitdrv-blkback";
 	while ((c = getopt_long(argc, argv, "b:d:s:q:o:i:g:vhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			xo.address = optarg;
 			break;
 		case 'd':
-			if (parse_num(optarg, 0x7fef, &v) < 0)
+			if (drv_parse_num(optarg, 0x7fef, &v) < 0)
 				goto bad;
 			xo.domid = (sdrv_domid_t)v;
 			break;
@@ -127,22 +95,22 @@ int main(int argc, char **argv)
 			store = optarg;
 			break;
 		case 'q':
-			if (parse_num(optarg, 16, &bo.max_queues) < 0 || !bo.max_queues)
+			if (drv_parse_num(optarg, 16, &bo.max_queues) < 0 || !bo.max_queues)
 				goto bad;
 			break;
 		case 'o':
-			if (parse_num(optarg, 4, &bo.max_ring_page_order) < 0 ||
+			if (drv_parse_num(optarg, 4, &bo.max_ring_page_order) < 0 ||
 			    !bo.max_ring_page_order)
 				goto bad;
 			break;
 		case 'i':
-			if (parse_num(optarg, 4096, &bo.max_indirect_segments) < 0)
+			if (drv_parse_num(optarg, 4096, &bo.max_indirect_segments) < 0)
 				goto bad;
 			if (!bo.max_indirect_segments)
 				bo.flags |= SDRV_BLKBACK_NO_INDIRECT;
 			break;
 		case 'g':
-			if (parse_num(optarg, 1u << 20, &bo.max_persistent_grants) < 0 ||
+			if (drv_parse_num(optarg, 1u << 20, &bo.max_persistent_grants) < 0 ||
 			    !bo.max_persistent_grants)
 				goto bad;
 			break;
@@ -159,51 +127,31 @@ int main(int argc, char **argv)
 			bo.flags |= SDRV_BLKBACK_HOTPLUG_STATUS;
 			break;
 		case 'v':
-			verbose = 1;
+			drv_verbose = 1;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("splitdrv-blkback (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			drv_print_version();
 			return 0;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "splitdrv-blkback: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
+	if (drv_no_more_args(argc, argv, usage))
 		return 2;
-	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	drv_signals(false);
 
 	if (xo.domid == 0)
 		xo.flags |= SDRV_XPORT_PRIVILEGED;
 	xo.grant_pages = 16; /* a backend maps; it shares next to nothing */
-	x = sdrv_xport_open("posix", &xo);
-	if (!x) {
-		fprintf(stderr, "splitdrv-blkback: cannot join the transport as domain %u: %s\n",
-			xo.domid, strerror(errno));
+	if (drv_join(&xo, store, &x, &xs) < 0)
 		return 1;
-	}
-	if (!store)
-		store = sdrv_xport_store_address(x);
-	so.log = log_stderr;
-	xs = sdrv_xs_open(store, &so);
-	if (!xs) {
-		fprintf(stderr, "splitdrv-blkback: cannot connect to the store%s%s: %s\n",
-			store ? " at " : "", store ? store : "", strerror(errno));
-		sdrv_xport_close(x);
-		return 1;
-	}
 	bo.xport = x;
 	bo.xs = xs;
-	bo.log = log_stderr;
+	bo.log = drv_log;
 	b = sdrv_blkback_new(&bo);
 	if (!b) {
 		fprintf(stderr, "splitdrv-blkback: cannot start: %s\n", strerror(errno));
@@ -211,7 +159,7 @@ int main(int argc, char **argv)
 		sdrv_xport_close(x);
 		return 1;
 	}
-	while (!stop_signal) {
+	while (!drv_stop_signal) {
 		struct pollfd pfd = {.fd = sdrv_blkback_fd(b), .events = POLLIN};
 
 		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR) {
@@ -222,9 +170,9 @@ int main(int argc, char **argv)
 		if ((r = sdrv_blkback_process(b)) < 0)
 			break;
 	}
-	if (stop_signal)
+	if (drv_stop_signal)
 		fprintf(stderr, "splitdrv-blkback: %s, closing the devices\n",
-			strsignal(stop_signal));
+			strsignal(drv_stop_signal));
 	sdrv_blkback_free(b, 5000);
 	sdrv_xs_close(xs);
 	sdrv_xport_close(x);

@@ -23,31 +23,10 @@
 #include <splitdrv/transport.h>
 #include <splitdrv/xs.h>
 
+#include "../common/daemon.h"
 #include "config.h"
 
 #define MAX_VIFS 1024
-
-static volatile sig_atomic_t stop_signal, stats_signal;
-static int verbose;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		stats_signal = 1;
-	else
-		stop_signal = sig;
-}
-
-static void log_stderr(void *ctx, int level, const char *msg)
-{
-	static const char *const names[] = {"emerg",   "alert",	 "crit", "error",
-					    "warning", "notice", "info", "debug"};
-
-	(void)ctx;
-	if (level > LOG_INFO + verbose)
-		return;
-	fprintf(stderr, "splitdrv-netback: %s: %s\n", names[level & 7], msg);
-}
 
 static void usage(FILE *out)
 {
@@ -78,19 +57,6 @@ static void usage(FILE *out)
 		"  -V, --version            show the version and exit\n\n"
 		"Logs go to standard error. SIGTERM or SIGINT close every device orderly\n"
 		"(waiting up to 5 s for the frontends), remove the TAPs and exit 0.\n");
-}
-
-static int parse_num(const char *s, unsigned long max, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* --------------------------- the stats files -------------------------- */
@@ -212,8 +178,6 @@ int main(int argc, char **argv)
 	};
 	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .domid = 0};
 	struct sdrv_netback_opts no = {.sz = sizeof(no)};
-	struct sdrv_xs_opts so = {.sz = sizeof(so), .timeout_ms = 30000};
-	struct sigaction sa = {.sa_handler = on_signal};
 	const char *store = NULL;
 	struct sdrv_netback *nb;
 	struct sdrv_xport *x;
@@ -222,13 +186,14 @@ int main(int argc, char **argv)
 	uint32_t v;
 	int c, r = 0;
 
+	drv_prog = "splitdrv-netback";
 	while ((c = getopt_long(argc, argv, "b:d:s:vhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			xo.address = optarg;
 			break;
 		case 'd':
-			if (parse_num(optarg, 0x7fef, &v) < 0)
+			if (drv_parse_num(optarg, 0x7fef, &v) < 0)
 				goto bad;
 			xo.domid = (sdrv_domid_t)v;
 			break;
@@ -243,7 +208,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'R':
-			if (parse_num(optarg, 100000, &no.log_rate) < 0 || !no.log_rate)
+			if (drv_parse_num(optarg, 100000, &no.log_rate) < 0 || !no.log_rate)
 				goto bad;
 			break;
 		case 'G':
@@ -253,57 +218,36 @@ int main(int argc, char **argv)
 			no.flags |= SDRV_NETBACK_HOTPLUG_STATUS;
 			break;
 		case 'v':
-			verbose = 1;
+			drv_verbose = 1;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("splitdrv-netback (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			drv_print_version();
 			return 0;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "splitdrv-netback: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
+	if (drv_no_more_args(argc, argv, usage))
 		return 2;
-	}
 	if (stats_dir && access(stats_dir, W_OK) != 0) {
 		fprintf(stderr, "splitdrv-netback: --stats-dir %s: %s\n", stats_dir,
 			strerror(errno));
 		return 2;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	drv_signals(true);
 
 	if (xo.domid == 0)
 		xo.flags |= SDRV_XPORT_PRIVILEGED;
 	xo.grant_pages = 16; /* a backend maps and copies; it shares next to nothing */
-	x = sdrv_xport_open("posix", &xo);
-	if (!x) {
-		fprintf(stderr, "splitdrv-netback: cannot join the transport as domain %u: %s\n",
-			xo.domid, strerror(errno));
+	if (drv_join(&xo, store, &x, &xs) < 0)
 		return 1;
-	}
-	if (!store)
-		store = sdrv_xport_store_address(x);
-	so.log = log_stderr;
-	xs = sdrv_xs_open(store, &so);
-	if (!xs) {
-		fprintf(stderr, "splitdrv-netback: cannot connect to the store%s%s: %s\n",
-			store ? " at " : "", store ? store : "", strerror(errno));
-		sdrv_xport_close(x);
-		return 1;
-	}
 	no.xport = x;
 	no.xs = xs;
-	no.log = log_stderr;
+	no.log = drv_log;
 	nb = sdrv_netback_new(&no);
 	if (!nb) {
 		fprintf(stderr, "splitdrv-netback: cannot start: %s\n", strerror(errno));
@@ -311,7 +255,7 @@ int main(int argc, char **argv)
 		sdrv_xport_close(x);
 		return 1;
 	}
-	while (!stop_signal) {
+	while (!drv_stop_signal) {
 		struct pollfd pfd = {.fd = sdrv_netback_fd(nb), .events = POLLIN};
 		int t = sdrv_netback_timeout(nb);
 		uint64_t now;
@@ -326,15 +270,15 @@ int main(int argc, char **argv)
 		if ((r = sdrv_netback_process(nb)) < 0)
 			break;
 		now = now_ms();
-		if (stats_dir && (stats_signal || now >= next_stats)) {
-			stats_signal = 0;
+		if (stats_dir && (drv_usr1_signal || now >= next_stats)) {
+			drv_usr1_signal = 0;
 			next_stats = now + 1000;
 			write_stats(nb);
 		}
 	}
-	if (stop_signal)
+	if (drv_stop_signal)
 		fprintf(stderr, "splitdrv-netback: %s, closing the devices\n",
-			strsignal(stop_signal));
+			strsignal(drv_stop_signal));
 	sdrv_netback_free(nb, 5000);
 	if (stats_dir)
 		remove_stats();

@@ -32,6 +32,7 @@
 #include <splitdrv/transport.h>
 #include <splitdrv/xs.h>
 
+#include "../common/daemon.h"
 #include "config.h"
 
 /* Frames read from the TAP per round before the backend is notified. */
@@ -39,9 +40,6 @@
 /* Transmit buffers a frame is read into: the largest frame fits in 16
  * pages; one more tells a frame that is too big. */
 #define TX_IOV 17
-
-static volatile sig_atomic_t stop_signal;
-static int verbose;
 
 struct relay {
 	struct sdrv_netfront *nf;
@@ -52,17 +50,12 @@ struct relay {
 	uint64_t tap_drops, rx_drops;
 };
 
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
 static void say(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > LOG_INFO + verbose)
+	if (level > LOG_INFO + drv_verbose)
 		return;
 	va_start(ap, fmt);
 	fprintf(stderr, "splitdrv-netfront: ");
@@ -101,19 +94,6 @@ static void usage(FILE *out)
 		"back. SIGTERM or SIGINT close the device orderly (waiting up to 5 s for the\n"
 		"backend), remove the TAP and exit 0. Exit status 1: an error (the device\n"
 		"broke, the TAP could not be made); 2: bad usage.\n");
-}
-
-static int parse_num(const char *s, unsigned long max, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -397,8 +377,6 @@ int main(int argc, char **argv)
 	};
 	struct sdrv_xport_opts xo = {.sz = sizeof(xo)};
 	struct sdrv_netfront_opts no = {.sz = sizeof(no)};
-	struct sdrv_xs_opts so = {.sz = sizeof(so), .timeout_ms = 30000};
-	struct sigaction sa = {.sa_handler = on_signal};
 	const char *store = NULL, *ifname = "eth%d";
 	struct relay r;
 	struct sdrv_xport *x;
@@ -407,6 +385,7 @@ int main(int argc, char **argv)
 	bool have_domid = false;
 	int c, rc = 0;
 
+	drv_prog = "splitdrv-netfront";
 	memset(&r, 0, sizeof(r));
 	r.tap = -1;
 	while ((c = getopt_long(argc, argv, "b:D:H:i:s:vhV", lo, NULL)) != -1) {
@@ -415,13 +394,13 @@ int main(int argc, char **argv)
 			xo.address = optarg;
 			break;
 		case 'D':
-			if (parse_num(optarg, 0x7fef, &v) < 0 || v == 0)
+			if (drv_parse_num(optarg, 0x7fef, &v) < 0 || v == 0)
 				goto bad;
 			xo.domid = (sdrv_domid_t)v;
 			have_domid = true;
 			break;
 		case 'H':
-			if (parse_num(optarg, 0xffff, &handle) < 0)
+			if (drv_parse_num(optarg, 0xffff, &handle) < 0)
 				goto bad;
 			break;
 		case 'i':
@@ -434,52 +413,32 @@ int main(int argc, char **argv)
 			store = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			drv_verbose = 1;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("splitdrv-netfront (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			drv_print_version();
 			return 0;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "splitdrv-netfront: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
+	if (drv_no_more_args(argc, argv, usage))
 		return 2;
-	}
 	if (!have_domid) {
 		fprintf(stderr, "splitdrv-netfront: -D DOMID is required\n");
 		usage(stderr);
 		return 2;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	drv_signals(false);
 
 	/* A guest: not privileged; it shares the rings and its data pools. */
 	xo.grant_pages = 1024;
-	x = sdrv_xport_open("posix", &xo);
-	if (!x) {
-		fprintf(stderr, "splitdrv-netfront: cannot join the transport as domain %u: %s\n",
-			xo.domid, strerror(errno));
+	if (drv_join(&xo, store, &x, &xs) < 0)
 		return 1;
-	}
-	if (!store)
-		store = sdrv_xport_store_address(x);
-	so.log = log_lib;
-	xs = sdrv_xs_open(store, &so);
-	if (!xs) {
-		fprintf(stderr, "splitdrv-netfront: cannot connect to the store%s%s: %s\n",
-			store ? " at " : "", store ? store : "", strerror(errno));
-		sdrv_xport_close(x);
-		return 1;
-	}
 	r.tap = tap_open(ifname, r.ifname);
 	if (r.tap < 0) {
 		sdrv_xs_close(xs);
@@ -503,7 +462,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	say(LOG_INFO, "%s: the frontend of vif %u of domain %u", r.ifname, handle, xo.domid);
-	while (!stop_signal) {
+	while (!drv_stop_signal) {
 		struct pollfd pfd[2] = {{.fd = sdrv_netfront_fd(r.nf), .events = POLLIN},
 					{.fd = r.tap, .events = POLLIN}};
 		bool tap_on =
@@ -525,8 +484,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	if (stop_signal) {
-		say(LOG_INFO, "%s, closing the device", strsignal(stop_signal));
+	if (drv_stop_signal) {
+		say(LOG_INFO, "%s, closing the device", strsignal(drv_stop_signal));
 		rc = 0;
 	} else if (rc == -ENODEV) {
 		say(LOG_INFO, "the device was removed");
