@@ -15,7 +15,8 @@
 # each baseline. Target: split >= 0.8x tap-relay.
 #
 # Usage: net-bench.sh [--quick] [--rounds N] [--seconds S]
-# Environment: top_builddir (the build tree). Needs root, /dev/net/tun,
+# Environment: top_builddir (the build tree), NET_BENCH_NETBACK_ARGS (more
+# options for splitdrv-netback, to compare its settings). Needs root, /dev/net/tun,
 # iproute2 and iperf3.
 set -eu
 : "${top_builddir:?}"
@@ -95,7 +96,7 @@ pids="$pids $!"
 wait_for "splitdrvd did not start" test -S "$XENSTORED_PATH"
 ip -n sdrvbs$tag link add br0 type bridge
 ip -n sdrvbs$tag link set br0 up
-ip netns exec sdrvbs$tag "$NB" -b "$B" >"$T/netback.log" 2>&1 &
+ip netns exec sdrvbs$tag "$NB" -b "$B" ${NET_BENCH_NETBACK_ARGS:-} >"$T/netback.log" 2>&1 &
 pids="$pids $!"
 g=1
 for n in sdrvba sdrvbb; do
