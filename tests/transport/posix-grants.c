@@ -206,6 +206,24 @@ static void backend(struct pt_env *e, void *arg)
 		CHECK(m[0] == 'F' && m[4096 + 9] == 9); /* the first map is intact */
 	}
 
+	/* Many mappings at once (the transport keeps them hashed by address):
+	 * each unmaps exactly once, in any order. */
+	{
+		unsigned char *many[40];
+
+		for (int i = 0; i < 40; i++) {
+			many[i] = sdrv_gnt_map(x, fe, 1, &s->rw[i & 1], false, st);
+			CHECK(many[i] != NULL && st[0] == 0);
+			CHECK(many[i][0] == ((i & 1) ? 0 : 'F'));
+		}
+		for (int i = 0; i < 40; i += 2)
+			CHECK(sdrv_gnt_unmap(x, many[i], 1) == 0);
+		for (int i = 39; i > 0; i -= 2)
+			CHECK(sdrv_gnt_unmap(x, many[i], 1) == 0);
+		for (int i = 0; i < 40; i++)
+			CHECK(sdrv_gnt_unmap(x, many[i], 1) == -EINVAL);
+	}
+
 	/* Read-only grant: readable, a write faults, writable map refused. */
 	rom = sdrv_gnt_map(x, fe, 1, &s->ro, false, st);
 	CHECK(rom != NULL && st[0] == 0);

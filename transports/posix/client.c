@@ -45,6 +45,7 @@
 #define DEFAULT_ADDRESS	   "/run/splitdrv/broker.sock"
 #define MAX_PORTS	   1024u
 #define MAX_NEWS	   256u	 /* queued PEER_DIED reports */
+#define MAP_BUCKETS	   256u	 /* our mappings, hashed by address */
 #define MSGS_PER_PROCESS   64	 /* broker messages handled per sdrv_xport_process() */
 #define CALL_TIMEOUT_MS	   30000 /* a broker that does not answer is broken */
 #define MAX_MAP_COUNT	   (1u << 18)
@@ -110,7 +111,7 @@ struct sdrv_xport {
 	struct page_info *pages;
 	/* Others' grants we map. */
 	struct granter *granters;
-	struct mapping *maps;
+	struct mapping *maps[MAP_BUCKETS];
 	/* PEER_DIED reports not yet returned by sdrv_xport_process(). */
 	sdrv_domid_t news[MAX_NEWS];
 	uint32_t news_head, nr_news;
@@ -378,15 +379,25 @@ static int connect_broker(const char *path)
 	return fd;
 }
 
+/* The bucket of x->maps a mapping starting at `addr` is in. */
+static struct mapping **map_bucket(struct sdrv_xport *x, const void *addr)
+{
+	uintptr_t pg = (uintptr_t)addr / PAGE;
+
+	return &x->maps[(pg ^ (pg >> 8) ^ (pg >> 16)) % MAP_BUCKETS];
+}
+
 static void xport_free(struct sdrv_xport *x)
 {
-	while (x->maps) {
-		struct mapping *m = x->maps;
+	for (uint32_t i = 0; i < MAP_BUCKETS; i++) {
+		while (x->maps[i]) {
+			struct mapping *m = x->maps[i];
 
-		(void)sdrv_gnt_unmap(x, m->addr, m->count);
-		if (x->maps == m) { /* cannot happen: unmap unlinks it */
-			x->maps = m->next;
-			free(m);
+			(void)sdrv_gnt_unmap(x, m->addr, m->count);
+			if (x->maps[i] == m) { /* cannot happen: unmap unlinks it */
+				x->maps[i] = m->next;
+				free(m);
+			}
 		}
 	}
 	while (x->granters) {
@@ -988,9 +999,9 @@ static unsigned char *pool_view(struct granter *g, bool writable)
 
 /* Whether a live mapping already starts at `addr` (unmap finds mappings by
  * address, so a direct map must not share one). */
-static bool addr_in_use(const struct sdrv_xport *x, const void *addr)
+static bool addr_in_use(struct sdrv_xport *x, const void *addr)
 {
-	for (const struct mapping *m = x->maps; m; m = m->next)
+	for (const struct mapping *m = *map_bucket(x, addr); m; m = m->next)
 		if (m->addr == addr)
 			return true;
 	return false;
@@ -1277,8 +1288,8 @@ done:
 	m->g = g;
 	memcpy(m->refs, refs, (size_t)count * sizeof(refs[0]));
 	g->users++;
-	m->next = x->maps;
-	x->maps = m;
+	m->next = *map_bucket(x, base);
+	*map_bucket(x, base) = m;
 	return base;
 }
 
@@ -1288,7 +1299,7 @@ int sdrv_gnt_unmap(struct sdrv_xport *x, void *addr, uint32_t count)
 
 	if (!x || !addr)
 		return -EINVAL;
-	for (pp = &x->maps; *pp; pp = &(*pp)->next)
+	for (pp = map_bucket(x, addr); *pp; pp = &(*pp)->next)
 		if ((*pp)->addr == addr && (*pp)->count == count)
 			break;
 	m = *pp;
