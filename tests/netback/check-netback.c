@@ -915,15 +915,18 @@ static int fe_badkeys(void)
 	CHECK((f.xf = sdrv_xenbus_front_new(&fo)) != NULL, "no frontend");
 	end = ms_now() + 10000;
 	{
-		enum sdrv_xenbus_state st = back_state(&f);
-		char seen[64] = "";
-		size_t n = 0;
+		enum sdrv_xenbus_state st = back_state(&f), last = st;
+		char seen[64];
+		size_t n = (size_t)snprintf(seen, sizeof(seen), "%d", (int)st);
 
+		/* One read per look; the states it went through go in the
+		 * message. */
 		while (st != SDRV_XENBUS_CLOSED && st != SDRV_XENBUS_CLOSING && ms_now() < end) {
 			nf_poll(&f, 10);
 			st = back_state(&f);
-			if (n + 3 < sizeof(seen) && (n == 0 || seen[n - 2] != '0' + (int)st))
-				n += (size_t)snprintf(seen + n, sizeof(seen) - n, "%d ", (int)st);
+			if (st != last && n + 4 < sizeof(seen))
+				n += (size_t)snprintf(seen + n, sizeof(seen) - n, " %d", (int)st);
+			last = st;
 		}
 		CHECK(st == SDRV_XENBUS_CLOSED || st == SDRV_XENBUS_CLOSING,
 		      "a garbage tx-ring-ref did not close the device (states seen: %s)", seen);

@@ -25,7 +25,6 @@
 #include <splitdrv/transport.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -1111,49 +1110,45 @@ static int iso_map(struct sdrv_xport *x, struct granter *g, uint32_t count,
 }
 
 /*
- * Default mode: pin every ref. If one fails, undo exactly the pins taken,
- * and return the first error with every status in `st`. Otherwise, if the
- * frames are one ascending run and the pool view exists, `*base` points at
- * the first frame in the view (the mapping is done); else `*base` is NULL
- * and `st[i]` holds element i's frame for the caller to map page by page.
+ * Default mode: pin every ref, each status in `st` and each frame in
+ * `frames`. If one fails, exactly the pins taken are undone (XSA-361..365)
+ * and the first error is returned.
  */
-_Static_assert(SDRV_PM_MAX_POOL_PAGES <= INT_MAX, "frames fit in a status int");
-
-static int direct_map(struct sdrv_xport *x, struct granter *g, uint32_t count,
-		      const sdrv_grant_ref_t *refs, bool writable, int *st, unsigned char **base)
+static int pin_all(struct sdrv_xport *x, struct granter *g, uint32_t count,
+		   const sdrv_grant_ref_t *refs, bool writable, int *st, uint32_t *frames)
 {
-	uint32_t frame, first = 0;
-	bool run = true;
 	int first_err = 0;
+
+	for (uint32_t i = 0; i < count; i++) {
+		st[i] = pin_one(x, g, refs[i], writable, &frames[i]);
+		if (st[i] && !first_err)
+			first_err = st[i];
+	}
+	if (first_err)
+		for (uint32_t i = 0; i < count; i++)
+			if (st[i] == 0)
+				unpin_one(g, refs[i], writable);
+	return first_err;
+}
+
+/*
+ * Default mode, pinned frames: if they are one ascending run, their
+ * address in the pool view, which is then the whole mapping; NULL if they
+ * are not, or the view cannot be made, or a live mapping already starts
+ * there (unmap finds mappings by address).
+ */
+static unsigned char *direct_base(struct sdrv_xport *x, struct granter *g, uint32_t count,
+				  const uint32_t *frames, bool writable)
+{
 	unsigned char *view;
 
-	*base = NULL;
-	for (uint32_t i = 0; i < count; i++) {
-		int r = pin_one(x, g, refs[i], writable, &frame);
-
-		if (r == 0 && i == 0)
-			first = frame;
-		else if (r == 0 && frame != first + i)
-			run = false;
-		/* Frames are below pool_pages <= SDRV_PM_MAX_POOL_PAGES: an int. */
-		st[i] = r ? r : (int)frame;
-		if (r && !first_err)
-			first_err = r;
-	}
-	if (first_err) {
-		for (uint32_t i = 0; i < count; i++)
-			if (st[i] >= 0) {
-				unpin_one(g, refs[i], writable);
-				st[i] = 0;
-			}
-		return first_err;
-	}
-	view = run ? pool_view(g, writable) : NULL;
-	if (view && !addr_in_use(x, view + (size_t)first * PAGE)) {
-		*base = view + (size_t)first * PAGE;
-		memset(st, 0, (size_t)count * sizeof(*st));
-	}
-	return 0;
+	for (uint32_t i = 1; i < count; i++)
+		if (frames[i] != frames[0] + i)
+			return NULL;
+	view = pool_view(g, writable);
+	if (!view || addr_in_use(x, view + (size_t)frames[0] * PAGE))
+		return NULL;
+	return view + (size_t)frames[0] * PAGE;
 }
 
 void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
@@ -1161,8 +1156,9 @@ void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 {
 	struct granter *g = NULL;
 	struct mapping *m;
-	unsigned char *base;
+	unsigned char *base = NULL;
 	int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ, first_err = 0, r;
+	uint32_t *frames = NULL;
 	bool *pinned = NULL;
 	int *st;
 
@@ -1182,8 +1178,11 @@ void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 	if (g->isolated)
 		pinned =
 		    calloc((count + SDRV_PM_MAX_BATCH - 1) / SDRV_PM_MAX_BATCH, sizeof(*pinned));
-	if (!m || !st || (g->isolated && !pinned)) {
+	else
+		frames = malloc((size_t)count * sizeof(*frames));
+	if (!m || !st || (g->isolated ? !pinned : !frames)) {
 		free(pinned);
+		free(frames);
 		free(m);
 		free(st);
 		fill_status(status, count, -ENOMEM);
@@ -1192,96 +1191,72 @@ void *sdrv_gnt_map(struct sdrv_xport *x, sdrv_domid_t granter, uint32_t count,
 	}
 	m->direct = false;
 	if (!g->isolated) {
-		/* Default mode, the fast path: pins are compare-and-swaps on
-		 * the shared table, and refs naming consecutive frames are
-		 * pointer arithmetic into the pool view. */
-		first_err = direct_map(x, g, count, refs, writable, st, &base);
-		if (base) {
-			m->direct = true;
-			if (status)
-				memcpy(status, st, (size_t)count * sizeof(*st));
-			goto done;
-		}
-		if (first_err) {
-			if (status)
-				memcpy(status, st, (size_t)count * sizeof(*st));
-			free(st);
-			free(m);
-			granter_unlink_if_unused(x, g);
-			errno = first_err == -EPERM ? EPERM : EINVAL;
-			return NULL;
-		}
-		/* Pinned, but not one run of frames: a mapping of its own,
-		 * page by page, with the pins already taken. */
+		/* The fast path: pins are compare-and-swaps on the shared
+		 * table, and a run of frames is pointer arithmetic into the
+		 * pool view. */
+		first_err = pin_all(x, g, count, refs, writable, st, frames);
+		if (!first_err)
+			base = direct_base(x, g, count, frames, writable);
+		m->direct = base != NULL;
 	}
-	base = mmap(NULL, (size_t)count * PAGE, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED) {
-		if (!g->isolated)
-			for (uint32_t i = 0; i < count; i++)
-				unpin_one(g, refs[i], writable);
-		free(pinned);
-		free(m);
-		free(st);
-		granter_unlink_if_unused(x, g);
-		fill_status(status, count, -ENOMEM);
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (g->isolated) {
-		first_err = iso_map(x, g, count, refs, writable, base, st, pinned);
-		if (status)
-			memcpy(status, st, (size_t)count * sizeof(*st));
-		if (first_err) {
-			/* The pages first, then the batches the broker pinned. */
-			munmap(base, (size_t)count * PAGE);
-			for (uint32_t off = 0; off < count; off += SDRV_PM_MAX_BATCH) {
-				uint32_t n = count - off < SDRV_PM_MAX_BATCH ? count - off
-									     : SDRV_PM_MAX_BATCH;
+	if (!first_err && !base) {
+		/* A mapping of its own: a reserved range, page by page. */
+		base = mmap(NULL, (size_t)count * PAGE, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (base == MAP_FAILED) {
+			base = NULL;
+			first_err = -ENOMEM;
+			fill_status(st, count, first_err);
+			if (!g->isolated)
+				for (uint32_t i = 0; i < count; i++)
+					unpin_one(g, refs[i], writable);
+		} else if (g->isolated) {
+			first_err = iso_map(x, g, count, refs, writable, base, st, pinned);
+			if (first_err) {
+				/* The pages first, then the batches the broker
+				 * pinned. */
+				munmap(base, (size_t)count * PAGE);
+				for (uint32_t off = 0; off < count; off += SDRV_PM_MAX_BATCH) {
+					uint32_t n = count - off < SDRV_PM_MAX_BATCH
+							 ? count - off
+							 : SDRV_PM_MAX_BATCH;
 
-				if (pinned[off / SDRV_PM_MAX_BATCH])
-					(void)iso_unpin(x, g, refs + off, n, writable);
+					if (pinned[off / SDRV_PM_MAX_BATCH])
+						(void)iso_unpin(x, g, refs + off, n, writable);
+				}
+			}
+		} else {
+			for (uint32_t i = 0; i < count; i++) {
+				if (mmap(base + (size_t)i * PAGE, PAGE, prot,
+					 MAP_SHARED | MAP_FIXED, g->pool_fd,
+					 (off_t)frames[i] * PAGE) == MAP_FAILED) {
+					st[i] = -errno;
+					unpin_one(g, refs[i], writable);
+					if (!first_err)
+						first_err = st[i];
+				}
+			}
+			if (first_err) {
+				/* Undo exactly the elements that succeeded: the
+				 * pages first, then their pins. */
+				munmap(base, (size_t)count * PAGE);
+				for (uint32_t i = 0; i < count; i++)
+					if (st[i] == 0)
+						unpin_one(g, refs[i], writable);
 			}
 		}
-		free(pinned);
-		goto done;
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		/* direct_map() pinned every element and left its frame. */
-		r = 0;
-		if (mmap(base + (size_t)i * PAGE, PAGE, prot, MAP_SHARED | MAP_FIXED, g->pool_fd,
-			 (off_t)(uint32_t)st[i] * PAGE) == MAP_FAILED) {
-			r = -errno;
-			unpin_one(g, refs[i], writable);
-		}
-		st[i] = r;
-		if (r && !first_err)
-			first_err = r;
-	}
+	free(pinned);
+	free(frames);
 	if (status)
 		memcpy(status, st, (size_t)count * sizeof(*st));
-done:
-	if (first_err && g->isolated) {
-		free(st);
-		free(m);
-		granter_unlink_if_unused(x, g);
-		errno = first_err == -EPERM ? EPERM : EINVAL;
-		return NULL;
-	}
-	if (first_err) {
-		/* Undo exactly the elements that succeeded (XSA-361..365): the
-		 * pages first, then their pins. */
-		munmap(base, (size_t)count * PAGE);
-		for (uint32_t i = 0; i < count; i++)
-			if (st[i] == 0)
-				unpin_one(g, refs[i], writable);
-		free(st);
-		free(m);
-		granter_unlink_if_unused(x, g);
-		errno = first_err == -EPERM ? EPERM : EINVAL;
-		return NULL;
-	}
 	free(st);
+	if (first_err) {
+		free(m);
+		granter_unlink_if_unused(x, g);
+		errno = first_err == -EPERM ? EPERM : first_err == -ENOMEM ? ENOMEM : EINVAL;
+		return NULL;
+	}
 	m->addr = base;
 	m->count = count;
 	m->writable = writable;
