@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,6 +177,16 @@ static void row_map(void)
 
 #define RTT_ROUNDS 20000u
 
+/* How row 2 waits: sdrv_xport_wait() (default), or poll() on the
+ * transport's descriptor (--poll), the way a caller with an event loop of
+ * its own waits. */
+static bool wait_poll;
+
+static int wait_ready(struct sdrv_xport *x, struct pollfd *pf)
+{
+	return wait_poll ? poll(pf, 1, 5000) : sdrv_xport_wait(x, 5000);
+}
+
 /* Round trips per second: the child echoes every wake-up. */
 static double rtt_evtchn(void)
 {
@@ -202,7 +213,7 @@ static double rtt_evtchn(void)
 		pf.fd = sdrv_xport_fd(b);
 		pf.events = POLLIN;
 		for (;;) {
-			if (poll(&pf, 1, 5000) <= 0)
+			if (wait_ready(b, &pf) <= 0)
 				_exit(1);
 			sdrv_xport_process(b, NULL, 0);
 			while (sdrv_evtchn_pending(b, &p) == 1) {
@@ -232,7 +243,7 @@ static double rtt_evtchn(void)
 			if (sdrv_evtchn_notify(a, port))
 				exit(1);
 			for (got = 0; !got;) {
-				if (poll(&pf, 1, 5000) <= 0) {
+				if (wait_ready(a, &pf) <= 0) {
 					fprintf(stderr, "evtchn round trip: lost wake-up\n");
 					exit(1);
 				}
@@ -297,24 +308,88 @@ static double rtt_eventfd(void)
 	return (double)t0 / RTT_ROUNDS;
 }
 
+/*
+ * The same round trip on a bare SOCK_SEQPACKET pair (poll, recv, send), the
+ * kind of channel the transport's event channels are made of: what the
+ * kernel's socket path costs against an eventfd, before any of the
+ * transport's own work.
+ */
+static double rtt_seqpacket(void)
+{
+	int ab[2], ba[2];
+	uint64_t t0;
+	char c = 1;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ab) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ba))
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		struct pollfd pf = {.fd = ab[1], .events = POLLIN};
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		tu_pin(1);
+		for (;;) {
+			if (poll(&pf, 1, 5000) <= 0)
+				_exit(1);
+			if (recv(ab[1], &c, 1, MSG_DONTWAIT) == 1 &&
+			    send(ba[0], &c, 1, MSG_DONTWAIT) < 0)
+				_exit(1);
+		}
+	}
+	tu_pin(0);
+	{
+		struct pollfd pf = {.fd = ba[1], .events = POLLIN};
+
+		t0 = tu_now_ns();
+		for (unsigned i = 0; i < RTT_ROUNDS; i++) {
+			if (send(ab[0], &c, 1, MSG_DONTWAIT) < 0 || poll(&pf, 1, 5000) <= 0 ||
+			    recv(ba[1], &c, 1, MSG_DONTWAIT) != 1) {
+				fprintf(stderr, "SEQPACKET round trip failed\n");
+				exit(1);
+			}
+		}
+		t0 = tu_now_ns() - t0;
+	}
+	kill(pid, SIGKILL);
+	tu_wait_child(pid);
+	for (int i = 0; i < 2; i++) {
+		close(ab[i]);
+		close(ba[i]);
+	}
+	return (double)t0 / RTT_ROUNDS;
+}
+
 static void row_rtt(void)
 {
-	double e[64], r[64], ratio[64];
+	double e[64], r[64], q[64], ratio[64], qratio[64];
 
+	/* The three take turns, the order rotating from round to round. */
 	for (unsigned i = 0; i < rounds; i++) {
-		if (i & 1) {
-			r[i] = rtt_eventfd();
-			e[i] = rtt_evtchn();
-		} else {
-			e[i] = rtt_evtchn();
-			r[i] = rtt_eventfd();
+		for (unsigned k = 0; k < 3; k++) {
+			switch ((i + k) % 3) {
+			case 0:
+				e[i] = rtt_evtchn();
+				break;
+			case 1:
+				r[i] = rtt_eventfd();
+				break;
+			default:
+				q[i] = rtt_seqpacket();
+				break;
+			}
 		}
 		ratio[i] = e[i] / r[i];
+		qratio[i] = e[i] / q[i];
 	}
 	printf(
 	    "| 2 | wake round trip, ns (p50 of runs)   | evtchn  | %10.0f | raw eventfd %.0f ns: "
 	    "%.3fx (target <= 1.05x)\n",
 	    median(e, rounds), median(r, rounds), median(ratio, rounds));
+	printf("| 2 | (the same on a bare SEQPACKET pair)  |         |            | "
+	       "raw SEQPACKET %.0f ns: %.3fx; SEQPACKET/eventfd %.3fx\n",
+	       median(q, rounds), median(qratio, rounds), median(q, rounds) / median(r, rounds));
 }
 
 /* ------------------------------ row 3 --------------------------------- */
@@ -441,6 +516,8 @@ static void usage(FILE *f, const char *argv0)
 		"raw eventfd, ring throughput on granted pages against a bare memfd.\n\n"
 		"  -r, --rounds=N    interleaved rounds per row, medians reported (default 7)\n"
 		"  -q, --quick       3 short rounds\n"
+		"  -p, --poll        row 2 waits with poll() on the transport's descriptor\n"
+		"                    instead of sdrv_xport_wait()\n"
 		"  -h, --help        show this help\n",
 		argv0);
 }
@@ -450,6 +527,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 	    {"rounds", required_argument, NULL, 'r'},
 	    {"quick", no_argument, NULL, 'q'},
+	    {"poll", no_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -460,7 +538,7 @@ int main(int argc, char **argv)
 
 	if (getenv("SDRV_BENCH_QUICK"))
 		rounds = 3, run_ns /= 4;
-	while ((c = getopt_long(argc, argv, "r:qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:qph", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			rounds = (unsigned)strtoul(optarg, NULL, 0);
@@ -468,6 +546,9 @@ int main(int argc, char **argv)
 		case 'q':
 			rounds = 3;
 			run_ns /= 4;
+			break;
+		case 'p':
+			wait_poll = true;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);

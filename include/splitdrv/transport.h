@@ -111,6 +111,40 @@ SDRV_API uint32_t sdrv_xport_caps(const struct sdrv_xport *x);
 SDRV_API int sdrv_xport_fd(const struct sdrv_xport *x);
 
 /**
+ * @brief Wait until an event channel is pending or transport news waits.
+ *
+ * What poll() on sdrv_xport_fd() does, in one system call less per
+ * wake-up: the look it takes at the domain's channels is the one that the
+ * following sdrv_xport_process() and sdrv_evtchn_pending() calls answer
+ * from. After a wait, sdrv_evtchn_pending() hands out the ports that the
+ * wait found and then returns 0 once without looking again (the call
+ * after that looks afresh); whatever arrived meanwhile makes the next wait
+ * return at once. The loop it is made for:
+ *
+ * @code
+ * for (;;) {
+ *         int r = sdrv_xport_wait(x, -1);
+ *
+ *         if (r < 0 && r != -EINTR)
+ *                 break;
+ *         sdrv_xport_process(x, ev, n);
+ *         while (sdrv_evtchn_pending(x, &port) == 1) {
+ *                 handle(port);
+ *                 sdrv_evtchn_unmask(x, port);
+ *         }
+ * }
+ * @endcode
+ *
+ * @param x          the transport
+ * @param timeout_ms longest wait in milliseconds; -1 waits without limit,
+ *                   0 only looks
+ * @return 1 if something may be ready (returned at once when an earlier
+ *         look left ports to hand out, or news is queued), 0 on timeout,
+ *         -EINTR if a signal interrupted the wait, or another negative errno
+ */
+SDRV_API int sdrv_xport_wait(struct sdrv_xport *x, int timeout_ms);
+
+/**
  * @brief The store (xenstore protocol) address of this transport's world.
  * @return a socket path or similar, or NULL if none is configured
  */

@@ -752,6 +752,114 @@ START_TEST(many_ports_map_to_the_right_numbers)
 }
 END_TEST
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+START_TEST(wait_answers_pending_from_its_own_look)
+{
+	enum { N = 40 }; /* more ports than one look takes (32) */
+	struct sdrv_evl *a = sdrv_evl_new(N), *b = sdrv_evl_new(N);
+	sdrv_evtchn_port_t pa[N + 1], pb[N + 1];
+	int ra[N + 1], rb[N + 1];
+	bool seen[N + 1];
+	struct sigaction sa;
+	uint64_t t0;
+	int64_t r;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(sdrv_evl_wait(NULL, 0), -EINVAL);
+	for (int i = 1; i <= N; i++) {
+		ck_assert_int_eq(sdrv_evl_add(a, &pa[i], &ra[i]), 0);
+		ck_assert_int_eq(sdrv_evl_add(b, &pb[i], &rb[i]), 0);
+	}
+	for (int i = 1; i <= N; i++) {
+		ra[i] = xdup(ra[i]);
+		rb[i] = xdup(rb[i]);
+	}
+	for (int i = 1; i <= N; i++) {
+		ck_assert_int_eq(sdrv_evl_connect(a, pa[i], rb[i]), 0);
+		ck_assert_int_eq(sdrv_evl_connect(b, pb[i], ra[i]), 0);
+	}
+	/* Connecting set every port pending (software bits): no waiting. */
+	t0 = tu_now_ns();
+	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1);
+	ck_assert_msg(tu_now_ns() - t0 < 1000000000ull, "wait blocked with ports pending");
+	for (int i = 1; i <= N; i++) {
+		r = take(b);
+		ck_assert_int_ge(r, 1);
+		ck_assert_int_eq(sdrv_evl_unmask(b, (sdrv_evtchn_port_t)r), 0);
+	}
+	ck_assert_int_eq(take(b), 0);
+
+	/* Nothing: 0 at once, or after the timeout. */
+	ck_assert_int_eq(sdrv_evl_wait(b, 0), 0);
+	t0 = tu_now_ns();
+	ck_assert_int_eq(sdrv_evl_wait(b, 50), 0);
+	ck_assert_msg(tu_now_ns() - t0 >= 40000000ull, "wait returned before its timeout");
+
+	/* One notification: the wait's look is what pending() answers from;
+	 * once it is used up, one 0 without looking (the notification sent
+	 * meanwhile is not seen yet), and the next wait returns at once. */
+	ck_assert_int_eq(sdrv_evl_notify(a, pa[7]), 0);
+	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1);
+	ck_assert_int_eq(take(b), pb[7]);
+	ck_assert_int_eq(sdrv_evl_unmask(b, pb[7]), 0);
+	ck_assert_int_eq(sdrv_evl_notify(a, pa[9]), 0);
+	ck_assert_int_eq(take(b), 0);
+	t0 = tu_now_ns();
+	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1);
+	ck_assert_msg(tu_now_ns() - t0 < 1000000000ull, "wait blocked with a port pending");
+	ck_assert_int_eq(take(b), pb[9]);
+	ck_assert_int_eq(sdrv_evl_unmask(b, pb[9]), 0);
+	/* Without a wait in between, pending() looks afresh every time. */
+	ck_assert_int_eq(take(b), 0);
+	ck_assert_int_eq(sdrv_evl_notify(a, pa[11]), 0);
+	ck_assert_int_eq(take(b), pb[11]);
+	ck_assert_int_eq(sdrv_evl_unmask(b, pb[11]), 0);
+	ck_assert_int_eq(sdrv_evl_notify(a, pa[12]), 0);
+	ck_assert_int_eq(take(b), pb[12]);
+	ck_assert_int_eq(sdrv_evl_unmask(b, pb[12]), 0);
+	ck_assert_int_eq(take(b), 0);
+
+	/* More ports than one look holds: the wait's look was not complete,
+	 * so pending() looks again and every port arrives, none twice. */
+	for (int i = 1; i <= N; i++)
+		ck_assert_int_eq(sdrv_evl_notify(a, pa[i]), 0);
+	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 1; i <= N; i++) {
+		r = take(b);
+		ck_assert_msg(r >= 1 && r <= N && !seen[r], "bad, repeated or missing port %lld",
+			      (long long)r);
+		seen[r] = true;
+		ck_assert_int_eq(sdrv_evl_unmask(b, (sdrv_evtchn_port_t)r), 0);
+	}
+	ck_assert_int_eq(take(b), 0);
+	ck_assert_int_eq(take(b), 0);
+
+	/* A signal ends a wait without limit with -EINTR. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		usleep(50000);
+		kill(getppid(), SIGUSR1);
+		_exit(0);
+	}
+	ck_assert_int_eq(sdrv_evl_wait(b, -1), -EINTR);
+	ck_assert_int_eq(tu_wait_child(pid), 0);
+	signal(SIGUSR1, SIG_DFL);
+	sdrv_evl_free(a);
+	sdrv_evl_free(b);
+}
+END_TEST
+
 START_TEST(free_releases_every_descriptor)
 {
 	int before = count_fds();
@@ -1420,6 +1528,7 @@ int main(void)
 	tcase_add_test(tc, disconnect_answers_enotconn_and_wakes_the_owner);
 	tcase_add_test(tc, close_forgets_pending_and_releases_fds);
 	tcase_add_test(tc, many_ports_map_to_the_right_numbers);
+	tcase_add_test(tc, wait_answers_pending_from_its_own_look);
 	tcase_add_test(tc, free_releases_every_descriptor);
 	tcase_add_test(tc, stats_count_deliveries_spurious_and_delays);
 	tcase_add_test(tc, peer_death_is_noticed_and_reported_once);

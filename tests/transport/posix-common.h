@@ -189,14 +189,13 @@ static inline void pt_set_flag(volatile uint32_t *flag, uint32_t v)
 	__atomic_store_n(flag, v, __ATOMIC_RELEASE);
 }
 
-/* Wait until a port is pending on `x`, handling transport news; returns the
- * port. Events seen are counted in *died (may be NULL). */
+/* Wait until a port is pending on `x` (sdrv_xport_wait()), handling
+ * transport news; returns the port. Events seen are counted in *died (may be NULL). */
 static inline sdrv_evtchn_port_t pt_wait_port(struct sdrv_xport *x, unsigned *died)
 {
 	uint64_t end = tu_now_ns() + (tu_under_valgrind() ? 600ull : 30ull) * 1000000000ull;
 
 	for (;;) {
-		struct pollfd pfd = {.fd = sdrv_xport_fd(x), .events = POLLIN};
 		struct sdrv_xport_event ev[4];
 		sdrv_evtchn_port_t port;
 		int n = sdrv_xport_process(x, ev, 4);
@@ -210,7 +209,8 @@ static inline sdrv_evtchn_port_t pt_wait_port(struct sdrv_xport *x, unsigned *di
 		if (n == 1)
 			return port;
 		CHECK(tu_now_ns() < end);
-		(void)poll(&pfd, 1, 100);
+		n = sdrv_xport_wait(x, 100);
+		CHECK(n >= 0 || n == -EINTR);
 	}
 }
 

@@ -565,6 +565,16 @@ int sdrv_xport_fd(const struct sdrv_xport *x)
 	return x ? sdrv_evl_fd(x->evl) : -EINVAL;
 }
 
+int sdrv_xport_wait(struct sdrv_xport *x, int timeout_ms)
+{
+	if (!x)
+		return -EINVAL;
+	/* News or a broken link: sdrv_xport_process() has something to say. */
+	if (x->nr_news || x->broken)
+		return 1;
+	return sdrv_evl_wait(x->evl, timeout_ms);
+}
+
 const char *sdrv_xport_store_address(const struct sdrv_xport *x)
 {
 	return x ? x->store : NULL;

@@ -120,6 +120,11 @@ struct sdrv_evl {
 	uint32_t watch_ready; /* bit `id`: watched descriptor `id` was reported */
 	/* Unmasked ports reported by the last scan, not yet delivered. */
 	uint32_t nr_cached, next_cached;
+	/* The last scan was sdrv_evl_wait()'s and saw everything there was:
+	 * once its ports are delivered, pending() answers 0 once without
+	 * looking again (the caller waits next, and the level-triggered epoll
+	 * fd reports whatever came since). */
+	bool snapshot;
 	struct {
 		uint32_t port;
 		bool hup;
@@ -679,18 +684,29 @@ static int deliver(struct sdrv_evl *e, uint32_t pn, bool drained, bool dead,
  * Returns 1 if a further look may find more (the batch was full, or due
  * unmasks re-armed ports), 0, or a negative errno.
  */
+static int scan_events(struct sdrv_evl *e, const struct epoll_event *evs, int n);
+
 static int scan(struct sdrv_evl *e)
 {
 	struct epoll_event evs[EVL_SCAN_MAX];
-	bool more;
-	int n, r, i = 0;
+	int n, i = 0;
 
-	e->nr_cached = e->next_cached = 0;
 	do {
 		n = epoll_wait(e->epfd, evs, EVL_SCAN_MAX, 0);
 	} while (n < 0 && errno == EINTR && ++i < 8);
 	if (n < 0)
 		return -errno;
+	return scan_events(e, evs, n);
+}
+
+/* Handle the `n` events of one look at the epoll set, as scan() says. */
+static int scan_events(struct sdrv_evl *e, const struct epoll_event *evs, int n)
+{
+	bool more;
+	int r, i;
+
+	e->nr_cached = e->next_cached = 0;
+	e->snapshot = false;
 	more = n == EVL_SCAN_MAX;
 	for (i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
@@ -771,6 +787,10 @@ int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port)
 			 * everything there was. */
 			if (scanned && !more)
 				return 0;
+			if (!scanned && e->snapshot) {
+				e->snapshot = false;
+				return 0;
+			}
 			r = scan(e);
 			if (r < 0)
 				return r;
@@ -801,6 +821,32 @@ int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port)
 		return deliver(e, pn, true, hup, port);
 	}
 	return 0;
+}
+
+int sdrv_evl_wait(struct sdrv_evl *e, int timeout_ms)
+{
+	struct epoll_event evs[EVL_SCAN_MAX];
+	int n, r;
+
+	if (!e)
+		return -EINVAL;
+	/* Something to hand out already: no waiting. (A watched descriptor
+	 * reported earlier is still readable if it matters, and reported
+	 * again.) */
+	if (e->ready_head || e->next_cached < e->nr_cached)
+		return 1;
+	if (e->delayed_head && now_ns() >= e->timer_ns)
+		return 1;
+	n = epoll_wait(e->epfd, evs, EVL_SCAN_MAX, timeout_ms);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return 0;
+	r = scan_events(e, evs, n);
+	if (r < 0)
+		return r;
+	e->snapshot = r == 0;
+	return 1;
 }
 
 int sdrv_evl_watched(struct sdrv_evl *e, unsigned id)

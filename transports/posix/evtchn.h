@@ -175,6 +175,17 @@ int sdrv_evl_notify(struct sdrv_evl *e, sdrv_evtchn_port_t port);
  * SDRV_EVL_DRAIN_MAX records); unmask it or EOI it when done. Also
  * performs delayed unmasks that are due and notices dead peers. */
 int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port);
+/* Wait up to `timeout_ms` (-1: forever, 0: just look) until a port is
+ * pending or a watched descriptor readable, as poll() on sdrv_evl_fd()
+ * would, but the look it takes is the one sdrv_evl_pending() and
+ * sdrv_evl_watched() would take next: they answer from it without a system
+ * call of their own. After a wait that saw everything there was, the first
+ * sdrv_evl_pending() that finds its ports all delivered returns 0 without
+ * looking (the call after it looks again): a caller that waits, takes
+ * ports until 0 and waits again makes one epoll_wait() per wake-up. 1 (may
+ * be ready; returned at once if the last look left something to hand
+ * out), 0 (timed out), -EINTR (a signal came), or <0 errno. */
+int sdrv_evl_wait(struct sdrv_evl *e, int timeout_ms);
 /* Mask: notifications stay pending, undelivered. Cancels a delayed unmask
  * (the port stays masked until unmasked). Idempotent. No system call. */
 int sdrv_evl_mask(struct sdrv_evl *e, sdrv_evtchn_port_t port);
