@@ -762,9 +762,10 @@ START_TEST(wait_answers_pending_from_its_own_look)
 	enum { N = 40 }; /* more ports than one look takes (32) */
 	struct sdrv_evl *a = sdrv_evl_new(N), *b = sdrv_evl_new(N);
 	sdrv_evtchn_port_t pa[N + 1], pb[N + 1];
-	int ra[N + 1], rb[N + 1];
+	int ra[N + 1], rb[N + 1], sv[2];
 	bool seen[N + 1];
 	struct sigaction sa;
+	char c = 1;
 	uint64_t t0;
 	int64_t r;
 	pid_t pid;
@@ -825,6 +826,23 @@ START_TEST(wait_answers_pending_from_its_own_look)
 	ck_assert_int_eq(sdrv_evl_unmask(b, pb[12]), 0);
 	ck_assert_int_eq(take(b), 0);
 
+	/* A watched descriptor: the wait's look answers watched() once too. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
+			 0);
+	ck_assert_int_eq(sdrv_evl_watch(b, sv[1], 1), 0);
+	ck_assert_int_eq(sdrv_evl_notify(a, pa[13]), 0);
+	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1);
+	ck_assert_int_eq(send(sv[0], &c, 1, 0), 1);  /* after the look */
+	ck_assert_int_eq(sdrv_evl_watched(b, 1), 0); /* the look's answer */
+	ck_assert_int_eq(take(b), pb[13]);
+	ck_assert_int_eq(sdrv_evl_unmask(b, pb[13]), 0);
+	ck_assert_int_eq(take(b), 0);
+	ck_assert_int_eq(sdrv_evl_watched(b, 1), 1); /* a fresh look */
+	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1); /* still readable */
+	ck_assert_int_eq(sdrv_evl_watched(b, 1), 1);
+	ck_assert_int_eq(recv(sv[1], &c, 1, 0), 1);
+	ck_assert_int_eq(sdrv_evl_wait(b, 0), 0);
+
 	/* More ports than one look holds: the wait's look was not complete,
 	 * so pending() looks again and every port arrives, none twice. */
 	for (int i = 1; i <= N; i++)
@@ -857,6 +875,8 @@ START_TEST(wait_answers_pending_from_its_own_look)
 	signal(SIGUSR1, SIG_DFL);
 	sdrv_evl_free(a);
 	sdrv_evl_free(b);
+	close(sv[0]);
+	close(sv[1]);
 }
 END_TEST
 

@@ -125,6 +125,9 @@ struct sdrv_evl {
 	 * looking again (the caller waits next, and the level-triggered epoll
 	 * fd reports whatever came since). */
 	bool snapshot;
+	/* Bit `id`: the same for sdrv_evl_watched(id): the wait's look did not
+	 * report the descriptor, and that answer has not been given yet. */
+	uint32_t watch_fresh;
 	struct {
 		uint32_t port;
 		bool hup;
@@ -707,6 +710,7 @@ static int scan_events(struct sdrv_evl *e, const struct epoll_event *evs, int n)
 
 	e->nr_cached = e->next_cached = 0;
 	e->snapshot = false;
+	e->watch_fresh = 0;
 	more = n == EVL_SCAN_MAX;
 	for (i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
@@ -845,7 +849,10 @@ int sdrv_evl_wait(struct sdrv_evl *e, int timeout_ms)
 	r = scan_events(e, evs, n);
 	if (r < 0)
 		return r;
-	e->snapshot = r == 0;
+	if (r == 0) {
+		e->snapshot = true;
+		e->watch_fresh = ~e->watch_ready & ((1u << SDRV_EVL_NR_WATCH) - 1u);
+	}
 	return 1;
 }
 
@@ -858,6 +865,11 @@ int sdrv_evl_watched(struct sdrv_evl *e, unsigned id)
 		return -EINVAL;
 	bit = 1u << id;
 	if (!(e->watch_ready & bit)) {
+		/* The wait's look found it idle: that answer, once. */
+		if (e->watch_fresh & bit) {
+			e->watch_fresh &= ~bit;
+			return 0;
+		}
 		r = scan(e);
 		if (r < 0)
 			return r;
