@@ -276,6 +276,8 @@ int sdrv_blkback_process(struct sdrv_blkback *bk)
 		rescan(b);
 	reap(b);
 
+	if (x_ready)
+		(void)sdrv_xport_wait(b->x, 0); /* the look process() and pending() answer from */
 	n = x_ready ? sdrv_xport_process(b->x, ev, 16) : 0;
 	if (n < 0) {
 		bb_log(b, LOG_ERR, "the transport went away: %s", strerror(-n));

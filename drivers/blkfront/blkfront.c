@@ -675,9 +675,11 @@ static void sweep_timeouts(struct sdrv_blkfront *f, uint64_t now)
 static void handle_xport(struct sdrv_blkfront *f)
 {
 	struct sdrv_xport_event ev[8];
-	int n = sdrv_xport_process(f->x, ev, 8);
 	uint32_t taken = 0;
+	int n;
 
+	(void)sdrv_xport_wait(f->x, 0); /* the look process() and pending() answer from */
+	n = sdrv_xport_process(f->x, ev, 8);
 	if (n < 0) {
 		bf_break(f, "the transport connection failed: %s", strerror(-n));
 		return;

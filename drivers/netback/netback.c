@@ -289,6 +289,8 @@ int sdrv_netback_process(struct sdrv_netback *nbk)
 		if (v->keys_dirty)
 			nb_vif_read_keys(v);
 
+	if (x_ready)
+		(void)sdrv_xport_wait(b->x, 0); /* the look process() and pending() answer from */
 	n = x_ready ? sdrv_xport_process(b->x, ev, 16) : 0;
 	if (n < 0) {
 		nb_log(b, LOG_ERR, "the transport went away: %s", strerror(-n));

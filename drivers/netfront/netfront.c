@@ -897,9 +897,11 @@ SDRV_API int sdrv_netfront_fd(const struct sdrv_netfront *nf)
 static void handle_xport(struct sdrv_netfront *nf)
 {
 	struct sdrv_xport_event ev[8];
-	int n = sdrv_xport_process(nf->x, ev, 8);
 	uint32_t taken = 0;
+	int n;
 
+	(void)sdrv_xport_wait(nf->x, 0); /* the look process() and pending() answer from */
+	n = sdrv_xport_process(nf->x, ev, 8);
 	if (n < 0) {
 		nf_break(nf, "the transport connection failed: %s", strerror(-n));
 		return;
