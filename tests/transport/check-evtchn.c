@@ -81,6 +81,24 @@ static int64_t take(struct sdrv_evl *e)
 	return r == 1 ? (int64_t)p : 0;
 }
 
+/* Take `n` ports, one at a time: each a port of 1..n, none twice; each is
+ * unmasked again. */
+static void take_each_once(struct sdrv_evl *e, uint32_t n)
+{
+	bool *seen = calloc(n + 1, sizeof(*seen));
+	int64_t r;
+
+	ck_assert_ptr_nonnull(seen);
+	for (uint32_t i = 1; i <= n; i++) {
+		r = take(e);
+		ck_assert_msg(r >= 1 && r <= n && !seen[r], "bad, repeated or missing port %lld",
+			      (long long)r);
+		seen[r] = true;
+		ck_assert_int_eq(sdrv_evl_unmask(e, (sdrv_evtchn_port_t)r), 0);
+	}
+	free(seen);
+}
+
 /* Wait up to `timeout_ms` on the table's fd for a pending port. */
 static int64_t wait_take(struct sdrv_evl *e, int timeout_ms)
 {
@@ -718,14 +736,7 @@ START_TEST(many_ports_map_to_the_right_numbers)
 		ck_assert_int_eq(sdrv_evl_connect(b, pb[N + 1 - i], ra[i]), 0);
 	}
 	/* Every port pending once from the connect. */
-	memset(seen, 0, sizeof(seen));
-	for (int i = 1; i <= N; i++) {
-		r = take(b);
-		ck_assert_msg(r >= 1 && r <= N && !seen[r], "bad or repeated port %lld",
-			      (long long)r);
-		seen[r] = true;
-		ck_assert_int_eq(sdrv_evl_unmask(b, (sdrv_evtchn_port_t)r), 0);
-	}
+	take_each_once(b, N);
 	ck_assert_int_eq(take(b), 0);
 	/* Notify from a's ports 3, 6, 9...: b sees exactly N + 1 - those. */
 	for (int i = 3; i <= N; i += 3)
@@ -763,11 +774,9 @@ START_TEST(wait_answers_pending_from_its_own_look)
 	struct sdrv_evl *a = sdrv_evl_new(N), *b = sdrv_evl_new(N);
 	sdrv_evtchn_port_t pa[N + 1], pb[N + 1];
 	int ra[N + 1], rb[N + 1], sv[2];
-	bool seen[N + 1];
 	struct sigaction sa;
 	char c = 1;
 	uint64_t t0;
-	int64_t r;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(a);
@@ -789,11 +798,7 @@ START_TEST(wait_answers_pending_from_its_own_look)
 	t0 = tu_now_ns();
 	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1);
 	ck_assert_msg(tu_now_ns() - t0 < 1000000000ull, "wait blocked with ports pending");
-	for (int i = 1; i <= N; i++) {
-		r = take(b);
-		ck_assert_int_ge(r, 1);
-		ck_assert_int_eq(sdrv_evl_unmask(b, (sdrv_evtchn_port_t)r), 0);
-	}
+	take_each_once(b, N);
 	ck_assert_int_eq(take(b), 0);
 
 	/* Nothing: 0 at once, or after the timeout. */
@@ -848,14 +853,7 @@ START_TEST(wait_answers_pending_from_its_own_look)
 	for (int i = 1; i <= N; i++)
 		ck_assert_int_eq(sdrv_evl_notify(a, pa[i]), 0);
 	ck_assert_int_eq(sdrv_evl_wait(b, 5000), 1);
-	memset(seen, 0, sizeof(seen));
-	for (int i = 1; i <= N; i++) {
-		r = take(b);
-		ck_assert_msg(r >= 1 && r <= N && !seen[r], "bad, repeated or missing port %lld",
-			      (long long)r);
-		seen[r] = true;
-		ck_assert_int_eq(sdrv_evl_unmask(b, (sdrv_evtchn_port_t)r), 0);
-	}
+	take_each_once(b, N);
 	ck_assert_int_eq(take(b), 0);
 	ck_assert_int_eq(take(b), 0);
 
