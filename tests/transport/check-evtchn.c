@@ -809,6 +809,12 @@ START_TEST(wait_answers_pending_from_its_own_look)
 	t0 = tu_now_ns();
 	ck_assert_int_eq(sdrv_evl_wait(b, 50), 0);
 	ck_assert_msg(tu_now_ns() - t0 >= 40000000ull, "wait returned before its timeout");
+	/* A timed-out wait was a complete look as well: its answer once. */
+	ck_assert_int_eq(sdrv_evl_notify(a, pa[5]), 0);
+	ck_assert_int_eq(take(b), 0);
+	ck_assert_int_eq(take(b), pb[5]);
+	ck_assert_int_eq(sdrv_evl_unmask(b, pb[5]), 0);
+	ck_assert_int_eq(take(b), 0);
 
 	/* One notification: the wait's look is what pending() answers from;
 	 * once it is used up, one 0 without looking (the notification sent

@@ -679,30 +679,14 @@ static int deliver(struct sdrv_evl *e, uint32_t pn, bool drained, bool dead,
 }
 
 /*
- * One look at the epoll set (no waiting). Handles on the spot what needs no
- * delivery: the timer (due delayed unmasks), a stale wake-up, watched
+ * The `n` events of one look at the epoll set. Handles on the spot what
+ * needs no delivery: the timer (due delayed unmasks), a stale wake-up, watched
  * descriptors (their bits in watch_ready), masked ports (a hang-up marks
  * the port dead and soft-pending; anything else disarms it, so that it
  * stops reporting until unmasked). Unmasked ports replace the cache.
  * Returns 1 if a further look may find more (the batch was full, or due
  * unmasks re-armed ports), 0, or a negative errno.
  */
-static int scan_events(struct sdrv_evl *e, const struct epoll_event *evs, int n);
-
-static int scan(struct sdrv_evl *e)
-{
-	struct epoll_event evs[EVL_SCAN_MAX];
-	int n, i = 0;
-
-	do {
-		n = epoll_wait(e->epfd, evs, EVL_SCAN_MAX, 0);
-	} while (n < 0 && errno == EINTR && ++i < 8);
-	if (n < 0)
-		return -errno;
-	return scan_events(e, evs, n);
-}
-
-/* Handle the `n` events of one look at the epoll set, as scan() says. */
 static int scan_events(struct sdrv_evl *e, const struct epoll_event *evs, int n)
 {
 	bool more;
@@ -765,6 +749,20 @@ static int scan_events(struct sdrv_evl *e, const struct epoll_event *evs, int n)
 		e->nr_cached++;
 	}
 	return more;
+}
+
+/* One look at the epoll set, without waiting: scan_events() of it. */
+static int scan(struct sdrv_evl *e)
+{
+	struct epoll_event evs[EVL_SCAN_MAX];
+	int n, i = 0;
+
+	do {
+		n = epoll_wait(e->epfd, evs, EVL_SCAN_MAX, 0);
+	} while (n < 0 && errno == EINTR && ++i < 8);
+	if (n < 0)
+		return -errno;
+	return scan_events(e, evs, n);
 }
 
 int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port)
@@ -844,8 +842,7 @@ int sdrv_evl_wait(struct sdrv_evl *e, int timeout_ms)
 	n = epoll_wait(e->epfd, evs, EVL_SCAN_MAX, timeout_ms);
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return 0;
+	/* An empty look (a timeout) is a complete one too. */
 	r = scan_events(e, evs, n);
 	if (r < 0)
 		return r;
@@ -853,7 +850,7 @@ int sdrv_evl_wait(struct sdrv_evl *e, int timeout_ms)
 		e->snapshot = true;
 		e->watch_fresh = ~e->watch_ready & ((1u << SDRV_EVL_NR_WATCH) - 1u);
 	}
-	return 1;
+	return n > 0;
 }
 
 int sdrv_evl_watched(struct sdrv_evl *e, unsigned id)

@@ -184,9 +184,10 @@ int sdrv_evl_pending(struct sdrv_evl *e, sdrv_evtchn_port_t *port);
  * looking (the call after it looks again), and so does the first
  * sdrv_evl_watched(id) for a descriptor the wait did not see readable: a
  * caller that waits, asks about its descriptors, takes ports until 0 and
- * waits again makes one epoll_wait() per wake-up. 1 (may
- * be ready; returned at once if the last look left something to hand
- * out), 0 (timed out), -EINTR (a signal came), or <0 errno. */
+ * waits again makes one epoll_wait() per wake-up. A wait that times out
+ * is such a look too. 1 (may be ready; returned at once if the last look
+ * left something to hand out), 0 (timed out), -EINTR (a signal came), or
+ * <0 errno. */
 int sdrv_evl_wait(struct sdrv_evl *e, int timeout_ms);
 /* Mask: notifications stay pending, undelivered. Cancels a delayed unmask
  * (the port stays masked until unmasked). Idempotent. No system call. */
