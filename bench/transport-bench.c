@@ -264,66 +264,42 @@ static double rtt_evtchn(void)
 	return (double)t0 / RTT_ROUNDS;
 }
 
-static double rtt_eventfd(void)
+/*
+ * The baselines: the same round trip on two raw eventfds (write, poll,
+ * read), or on two bare SOCK_SEQPACKET pairs (send, poll, recv), the kind
+ * of channel the transport's event channels are made of: what the kernel's
+ * socket path costs against an eventfd, before any of the transport's own
+ * work. `fd[0]` of a channel is written, `fd[1]` read (the same eventfd).
+ */
+static int raw_kick(bool seqp, int fd)
 {
-	int ab = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
-	    ba = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	uint64_t v = 1, t0;
-	pid_t pid;
+	uint64_t v = 1;
 
-	if (ab < 0 || ba < 0)
-		exit(1);
-	pid = fork();
-	if (pid == 0) {
-		struct pollfd pf = {.fd = ab, .events = POLLIN};
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		tu_pin(1);
-		for (;;) {
-			if (poll(&pf, 1, 5000) <= 0)
-				_exit(1);
-			if (read(ab, &v, sizeof(v)) == sizeof(v) && write(ba, &v, sizeof(v)) < 0)
-				_exit(1);
-		}
-	}
-	tu_pin(0);
-	{
-		struct pollfd pf = {.fd = ba, .events = POLLIN};
-
-		t0 = tu_now_ns();
-		for (unsigned i = 0; i < RTT_ROUNDS; i++) {
-			v = 1;
-			if (write(ab, &v, sizeof(v)) < 0 || poll(&pf, 1, 5000) <= 0 ||
-			    read(ba, &v, sizeof(v)) != sizeof(v)) {
-				fprintf(stderr, "eventfd round trip failed\n");
-				exit(1);
-			}
-		}
-		t0 = tu_now_ns() - t0;
-	}
-	kill(pid, SIGKILL);
-	tu_wait_child(pid);
-	close(ab);
-	close(ba);
-	return (double)t0 / RTT_ROUNDS;
+	return seqp ? (int)send(fd, &v, 1, MSG_DONTWAIT) : (int)write(fd, &v, sizeof(v));
 }
 
-/*
- * The same round trip on a bare SOCK_SEQPACKET pair (poll, recv, send), the
- * kind of channel the transport's event channels are made of: what the
- * kernel's socket path costs against an eventfd, before any of the
- * transport's own work.
- */
-static double rtt_seqpacket(void)
+static bool raw_take(bool seqp, int fd)
+{
+	uint64_t v;
+
+	return seqp ? recv(fd, &v, 1, MSG_DONTWAIT) == 1 : read(fd, &v, sizeof(v)) == sizeof(v);
+}
+
+static void raw_chan(bool seqp, int fd[2])
+{
+	if (seqp ? socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fd) != 0
+		 : (fd[0] = fd[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		exit(1);
+}
+
+static double rtt_raw(bool seqp)
 {
 	int ab[2], ba[2];
 	uint64_t t0;
-	char c = 1;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ab) ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ba))
-		exit(1);
+	raw_chan(seqp, ab);
+	raw_chan(seqp, ba);
 	pid = fork();
 	if (pid == 0) {
 		struct pollfd pf = {.fd = ab[1], .events = POLLIN};
@@ -333,8 +309,7 @@ static double rtt_seqpacket(void)
 		for (;;) {
 			if (poll(&pf, 1, 5000) <= 0)
 				_exit(1);
-			if (recv(ab[1], &c, 1, MSG_DONTWAIT) == 1 &&
-			    send(ba[0], &c, 1, MSG_DONTWAIT) < 0)
+			if (raw_take(seqp, ab[1]) && raw_kick(seqp, ba[0]) < 0)
 				_exit(1);
 		}
 	}
@@ -344,9 +319,10 @@ static double rtt_seqpacket(void)
 
 		t0 = tu_now_ns();
 		for (unsigned i = 0; i < RTT_ROUNDS; i++) {
-			if (send(ab[0], &c, 1, MSG_DONTWAIT) < 0 || poll(&pf, 1, 5000) <= 0 ||
-			    recv(ba[1], &c, 1, MSG_DONTWAIT) != 1) {
-				fprintf(stderr, "SEQPACKET round trip failed\n");
+			if (raw_kick(seqp, ab[0]) < 0 || poll(&pf, 1, 5000) <= 0 ||
+			    !raw_take(seqp, ba[1])) {
+				fprintf(stderr, "%s round trip failed\n",
+					seqp ? "SEQPACKET" : "eventfd");
 				exit(1);
 			}
 		}
@@ -354,9 +330,11 @@ static double rtt_seqpacket(void)
 	}
 	kill(pid, SIGKILL);
 	tu_wait_child(pid);
-	for (int i = 0; i < 2; i++) {
-		close(ab[i]);
-		close(ba[i]);
+	close(ab[0]);
+	close(ba[0]);
+	if (seqp) {
+		close(ab[1]);
+		close(ba[1]);
 	}
 	return (double)t0 / RTT_ROUNDS;
 }
@@ -373,10 +351,10 @@ static void row_rtt(void)
 				e[i] = rtt_evtchn();
 				break;
 			case 1:
-				r[i] = rtt_eventfd();
+				r[i] = rtt_raw(false);
 				break;
 			default:
-				q[i] = rtt_seqpacket();
+				q[i] = rtt_raw(true);
 				break;
 			}
 		}
