@@ -9,6 +9,7 @@
 #define SDRV_BLKFRONT_INT_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include <splitdrv/blkfront.h>
 #include <splitdrv/proto/blkif.h>
@@ -39,13 +40,18 @@ struct bf_io {
 	uint64_t issued;      /* bytes already carried by parts */
 	uint64_t t_submit_ns; /* for reconnect_timeout_ms */
 	uint32_t op, flags;
-	uint32_t parts_out; /* parts sent (or waiting to be sent again), not answered */
-	int status;	    /* first error */
-	uint8_t phase;	    /* 0: the operation; 1: the flush after a FUA write */
-	bool busy;	    /* accepted, callback not yet run */
-	bool waiting;	    /* on the wait queue (more parts to send) */
-	bool completed;	    /* on the done list */
-	bool checked;	    /* checked against the device when first sent */
+	uint32_t parts_out;	/* parts sent (or waiting to be sent again), not answered */
+	int status;		/* first error */
+	uint8_t phase;		/* 0: the operation; 1: the flush after a FUA write */
+	bool busy;		/* accepted, callback not yet run */
+	bool waiting;		/* on the wait queue (more parts to send) */
+	bool completed;		/* on the done list */
+	bool checked;		/* checked against the device when first sent */
+	bool hold;		/* a held read (sdrv_blkfront_read_held()) */
+	bool held_out;		/* its callback ran with status 0: the caller has it */
+	struct bf_part *held;	/* answered parts whose pages it keeps (through next) */
+	unsigned char *bounce;	/* a held read spilled out of its pages (io->buf too) */
+	struct bf_io *rel_next; /* on the released stack */
 };
 
 /*
@@ -67,6 +73,12 @@ struct bf_part {
 	uint32_t ind_head;    /* persistent: first indirect page */
 	void *np_data;	      /* not persistent: the pages granted for this request */
 	void *np_ind;
+	/* Held (answered, its I/O a held read): the pool its pages go back
+	 * to, and that pool's page tables, which never move while a page of
+	 * theirs is held; the caller's thread reads only these. */
+	struct bf_pool *hpool;
+	unsigned char *const *h_addr;
+	const uint32_t *h_next;
 };
 
 /* Granted pages handed out one by one and taken back (persistent grants). */
@@ -80,6 +92,8 @@ struct bf_pool {
 		uint32_t n;
 	} * chunks;
 	uint32_t nchunks;
+	uint32_t held; /* pages out with held parts */
+	bool retired;  /* a disconnected queue's, kept until its last held page returns */
 };
 
 struct bf_queue {
@@ -147,6 +161,10 @@ struct sdrv_blkfront {
 	uint32_t nr_busy;
 	struct bf_io *wait_head, *wait_tail;
 	struct bf_io *done_head, *done_tail;
+	uint32_t nr_held;		  /* held I/Os the caller has (counted in nr_busy) */
+	_Atomic(struct bf_io *) released; /* held I/Os released from any thread */
+	atomic_bool kick_on_release;	  /* sending waits for pages a held I/O keeps */
+	bool short_pages, short_parts;	  /* why the last send did not fit */
 	struct bf_part *parts, *part_free;
 	struct bf_part *resend_head, *resend_tail;
 	struct bf_grave *graves;
@@ -186,6 +204,9 @@ void bf_teardown(struct sdrv_blkfront *f);
 void bf_abort_io(struct sdrv_blkfront *f, struct bf_io *io, int status);
 void bf_fail_all(struct sdrv_blkfront *f, int status);
 void bf_deliver(struct sdrv_blkfront *f);
+void bf_held_free(struct sdrv_blkfront *f, struct bf_io *io);
+void bf_reap_released(struct sdrv_blkfront *f);
+void bf_held_copy(const struct bf_io *io, uint64_t off, unsigned char *out, uint64_t len);
 int bf_check_io(const struct sdrv_blkfront *f, uint32_t op, uint64_t offset, uint64_t len,
 		uint32_t flags);
 uint8_t bf_flush_op(const struct sdrv_blkfront *f);

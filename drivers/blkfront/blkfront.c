@@ -542,7 +542,9 @@ SDRV_API struct sdrv_blkfront *sdrv_blkfront_new(const struct sdrv_blkfront_opts
 	f->grave_limit = f->pool_pages * f->queues_cap;
 	if (f->grave_limit < 1024)
 		f->grave_limit = 1024;
-	nparts = f->queues_cap * f->ents_cap;
+	/* A part for every ring slot, and as many again for the parts that
+	 * held reads keep after their slots are free. */
+	nparts = f->queues_cap * f->ents_cap * 2;
 
 	rc = -ENOMEM;
 	f->qs = calloc(f->queues_cap, sizeof(*f->qs));
@@ -797,6 +799,7 @@ SDRV_API int sdrv_blkfront_process(struct sdrv_blkfront *f)
 
 	if (f->delivering)
 		return -EBUSY;
+	bf_reap_released(f);
 	n = epoll_wait(f->epfd, ev, 8, 0);
 	for (int i = 0; i < n; i++) {
 		switch (ev[i].data.u32) {
@@ -856,6 +859,7 @@ SDRV_API int sdrv_blkfront_poll(struct sdrv_blkfront *f)
 
 	if (f->delivering)
 		return -EBUSY;
+	bf_reap_released(f);
 	for (uint32_t i = 0; i < f->queues_cap && !f->broken && !f->gone; i++) {
 		int n;
 
@@ -883,6 +887,7 @@ SDRV_API int sdrv_blkfront_push(struct sdrv_blkfront *f)
 
 	if (rc)
 		return rc;
+	bf_reap_released(f);
 	bf_issue(f);
 	bf_push_all(f);
 	if (f->done_head)
@@ -945,15 +950,15 @@ SDRV_API void sdrv_blkfront_stats(const struct sdrv_blkfront *f, struct sdrv_blk
 
 	if (!st || st->sz < sizeof(size_t))
 		return;
-	s.inflight_ios = f->nr_busy;
+	s.inflight_ios = f->nr_busy - f->nr_held;
+	s.held_ios = f->nr_held;
 	s.deferred_pages = f->grave_pages;
 	sz = st->sz < sizeof(s) ? st->sz : sizeof(s);
 	memcpy((char *)st + sizeof(size_t), (const char *)&s + sizeof(size_t), sz - sizeof(size_t));
 }
 
-SDRV_API int sdrv_blkfront_submit(struct sdrv_blkfront *f, uint32_t op, uint64_t offset, void *buf,
-				  uint64_t len, uint32_t flags, sdrv_blkfront_done_fn done,
-				  void *ctx)
+static int submit(struct sdrv_blkfront *f, uint32_t op, uint64_t offset, void *buf, uint64_t len,
+		  uint32_t flags, sdrv_blkfront_done_fn done, void *ctx, struct bf_io **held)
 {
 	struct bf_io *io;
 	uint32_t allowed;
@@ -985,11 +990,12 @@ SDRV_API int sdrv_blkfront_submit(struct sdrv_blkfront *f, uint32_t op, uint64_t
 		if (len || offset)
 			return -EINVAL;
 	} else if (len == 0 || (offset | len) % SDRV_BLKIF_SECTOR_SIZE ||
-		   (op != SDRV_BLKFRONT_OP_DISCARD && !buf)) {
+		   (op != SDRV_BLKFRONT_OP_DISCARD && !buf && !held)) {
 		return -EINVAL;
 	}
 	if (f->ever_connected && (rc = bf_check_io(f, op, offset, len, flags)))
 		return rc;
+	bf_reap_released(f);
 	if (!(io = f->io_free))
 		return -EAGAIN;
 	f->io_free = io->next;
@@ -1004,6 +1010,9 @@ SDRV_API int sdrv_blkfront_submit(struct sdrv_blkfront *f, uint32_t op, uint64_t
 	io->op = op;
 	io->flags = flags;
 	io->checked = f->ever_connected;
+	io->hold = held != NULL;
+	if (held)
+		*held = io;
 	if (f->o.reconnect_timeout_ms)
 		io->t_submit_ns = bf_now_ns();
 	bf_wait_append(f, io);
@@ -1015,6 +1024,60 @@ SDRV_API int sdrv_blkfront_submit(struct sdrv_blkfront *f, uint32_t op, uint64_t
 	if (!f->connected && f->o.reconnect_timeout_ms)
 		arm_timer(f);
 	return 0;
+}
+
+SDRV_API int sdrv_blkfront_submit(struct sdrv_blkfront *f, uint32_t op, uint64_t offset, void *buf,
+				  uint64_t len, uint32_t flags, sdrv_blkfront_done_fn done,
+				  void *ctx)
+{
+	return submit(f, op, offset, buf, len, flags, done, ctx, NULL);
+}
+
+SDRV_API int sdrv_blkfront_read_held(struct sdrv_blkfront *f, uint64_t offset, uint64_t len,
+				     uint32_t flags, sdrv_blkfront_done_fn done, void *ctx,
+				     struct sdrv_blkfront_held **held)
+{
+	struct bf_io *io = NULL;
+	int rc;
+
+	if (!held)
+		return -EINVAL;
+	rc = submit(f, SDRV_BLKFRONT_OP_READ, offset, NULL, len, flags, done, ctx, &io);
+	*held = rc == 0 ? (struct sdrv_blkfront_held *)io : NULL;
+	return rc;
+}
+
+SDRV_API int sdrv_blkfront_held_copy(const struct sdrv_blkfront_held *held, uint64_t off, void *buf,
+				     uint64_t len)
+{
+	const struct bf_io *io = (const struct bf_io *)held;
+
+	if (!io || !io->held_out || (len && !buf) || off > io->len || len > io->len - off)
+		return -EINVAL;
+	bf_held_copy(io, off, buf, len);
+	return 0;
+}
+
+SDRV_API void sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_blkfront_held *held)
+{
+	struct bf_io *io = (struct bf_io *)held;
+	struct bf_io *head;
+
+	if (!f || !io)
+		return;
+	head = atomic_load_explicit(&f->released, memory_order_relaxed);
+	do
+		io->rel_next = head;
+	while (!atomic_compare_exchange_weak_explicit(&f->released, &head, io, memory_order_release,
+						      memory_order_relaxed));
+	/* The frontend's thread waits for pages: wake it (its descriptor). */
+	if (atomic_load(&f->kick_on_release) && atomic_exchange(&f->kick_on_release, false)) {
+		uint64_t one = 1;
+
+		if (write(f->kickfd, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is full, so it is readable anyway */
+		}
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1100,6 +1163,14 @@ SDRV_API void sdrv_blkfront_free(struct sdrv_blkfront *f, int timeout_ms)
 
 	if (!f)
 		return;
+	/* 0. Held I/Os are the caller's, who has finished with them now. */
+	bf_reap_released(f);
+	for (uint32_t i = 0; i < f->max_ios; i++) {
+		struct bf_io *io = &f->ios[i];
+
+		if (io->held_out)
+			bf_held_free(f, io);
+	}
 	/* 1. Let the I/Os in flight finish, while the device works. */
 	end = bf_now_ns() + limit;
 	while (f->nr_busy && !f->broken && !f->gone && bf_now_ns() < end) {

@@ -377,13 +377,141 @@ static int check_graves(struct sdrv_blkfront *f)
 	return -EIO;
 }
 
+/*
+ * A held read's part, answered: its data pages stay out of the pool (and
+ * granted) until the caller releases the I/O; its descriptor pages go
+ * back now. It counts against neither the queue's pages for fresh grants
+ * nor its ring: the caller's held I/Os (at most max_ios) bound it.
+ */
+static void part_hold(struct sdrv_blkfront *f, struct bf_queue *q, struct bf_part *p)
+{
+	struct bf_io *io = p->io;
+
+	if (p->ind_head != BF_NONE && p->nind)
+		pool_give(&q->ind, p->ind_head);
+	p->ind_head = BF_NONE;
+	if (p->np_ind) {
+		if (sdrv_gnt_unshare(f->x, p->np_ind, p->nind) == -EBUSY)
+			bf_bury(f, p->np_ind, p->nind);
+		p->np_ind = NULL;
+	}
+	if (p->pg_head != BF_NONE) {
+		p->hpool = &q->data;
+		p->h_addr = q->data.addr;
+		p->h_next = q->data.next;
+		q->data.held += p->nsegs;
+	}
+	if (p->np_data)
+		q->np_used -= p->nsegs;
+	p->next = io->held;
+	io->held = p;
+}
+
+/* Give back the pages of a held I/O's parts (owner's thread). */
+static void held_parts_free(struct sdrv_blkfront *f, struct bf_io *io)
+{
+	while (io->held) {
+		struct bf_part *p = io->held;
+
+		io->held = p->next;
+		if (p->hpool) {
+			struct bf_pool *pool = p->hpool;
+
+			pool_give(pool, p->pg_head);
+			pool->held -= p->nsegs;
+			if (pool->retired && pool->held == 0) {
+				bf_pool_release(f, pool);
+				free(pool);
+			}
+		}
+		if (p->np_data && sdrv_gnt_unshare(f->x, p->np_data, p->nsegs) == -EBUSY)
+			bf_bury(f, p->np_data, p->nsegs);
+		part_free(f, p);
+	}
+}
+
+/* Copy [off, off + len) of a held read (any thread: reads only what the
+ * owner does not change while the read is held). */
+void bf_held_copy(const struct bf_io *io, uint64_t off, unsigned char *out, uint64_t len)
+{
+	uint64_t end = off + len;
+
+	if (io->bounce) {
+		memcpy(out, io->bounce + off, (size_t)len);
+		return;
+	}
+	for (const struct bf_part *p = io->held; p; p = p->next) {
+		uint64_t ps = p->off - io->offset, pe = ps + p->len;
+		uint64_t a = ps > off ? ps : off, b = pe < end ? pe : end;
+		uint64_t at = ps;
+		uint32_t i = p->pg_head;
+
+		if (a >= b)
+			continue;
+		if (p->np_data) {
+			memcpy(out + (a - off), (const unsigned char *)p->np_data + (a - ps),
+			       (size_t)(b - a));
+			continue;
+		}
+		/* Persistent: the part's pages, in order, through its pool. */
+		while (i != BF_NONE && at + BF_PAGE <= a) {
+			i = p->h_next[i];
+			at += BF_PAGE;
+		}
+		while (i != BF_NONE && at < b) {
+			uint64_t s0 = at > a ? at : a, s1 = at + BF_PAGE < b ? at + BF_PAGE : b;
+
+			memcpy(out + (s0 - off), p->h_addr[i] + (s0 - at), (size_t)(s1 - s0));
+			i = p->h_next[i];
+			at += BF_PAGE;
+		}
+	}
+}
+
+/*
+ * Sending waits for pages or parts while held reads that are not complete
+ * yet keep some: those may be what their own remaining parts wait for (a
+ * read bigger than the pool), so they move into private memory and give
+ * their pages and parts back; their later parts complete as plain reads
+ * into that memory. Held reads already complete are the caller's to
+ * release. Returns whether anything came back.
+ */
+static bool spill_held(struct sdrv_blkfront *f)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < f->max_ios; i++) {
+		struct bf_io *io = &f->ios[i];
+
+		if (!io->busy || io->held_out || !io->held)
+			continue;
+		unsigned char *b = malloc(io->len);
+
+		if (!b) {
+			bf_log(f, LOG_ERR, "out of memory: a held read keeps its pages");
+			continue;
+		}
+		bf_held_copy(io, 0, b, io->len);
+		held_parts_free(f, io);
+		io->buf = io->bounce = b;
+		f->st.spilled++;
+		any = true;
+	}
+	return any;
+}
+
 static void part_answered(struct sdrv_blkfront *f, struct bf_queue *q, struct bf_part *p,
 			  int status)
 {
 	struct bf_io *io = p->io;
 
-	part_release(f, q, p, status == 0);
 	q->inflight--;
+	if (status == 0 && io && io->hold && !io->bounce && p->nsegs) {
+		part_hold(f, q, p);
+		io_part_done(f, io, 0);
+		return;
+	}
+	part_release(f, q, p, status == 0);
 	if (status == -EOPNOTSUPP) {
 		/* As Linux blkfront: the backend refused a feature it offered;
 		 * stop using it. */
@@ -452,9 +580,12 @@ static struct bf_queue *pick_queue(struct sdrv_blkfront *f, const struct bf_part
 		if (fr <= best_free)
 			continue;
 		if (f->persistent) {
-			if (q->data.nfree < p->nsegs || q->ind.nfree < p->nind)
+			if (q->data.nfree < p->nsegs || q->ind.nfree < p->nind) {
+				f->short_pages = true;
 				continue;
+			}
 		} else if (q->np_used + p->nsegs > f->pool_pages) {
+			f->short_pages = true;
 			continue;
 		}
 		best = q;
@@ -736,8 +867,12 @@ static int issue_io(struct sdrv_blkfront *f, struct bf_io *io)
 		return 1;
 	}
 	part_shape(f, &tmpl);
-	if (!(q = pick_queue(f, &tmpl)) || !(p = part_alloc(f)))
+	if (!(q = pick_queue(f, &tmpl)))
 		return 0;
+	if (!(p = part_alloc(f))) {
+		f->short_parts = true;
+		return 0;
+	}
 	*p = tmpl;
 	rc = send_part(f, q, p);
 	if (rc <= 0) {
@@ -757,11 +892,55 @@ static int issue_io(struct sdrv_blkfront *f, struct bf_io *io)
 void bf_issue(struct sdrv_blkfront *f)
 {
 	while (can_send(f) && (f->resend_head || f->wait_head)) {
-		int rc = f->resend_head ? issue_resend(f) : issue_io(f, f->wait_head);
+		int rc;
 
-		if (rc <= 0)
-			break;
+		f->short_pages = f->short_parts = false;
+		rc = f->resend_head ? issue_resend(f) : issue_io(f, f->wait_head);
+
+		if (rc > 0)
+			continue;
+		if (rc == 0 && (f->short_pages || f->short_parts) && spill_held(f))
+			continue;
+		if (rc == 0 && f->nr_held) {
+			/* Waiting for pages or parts, some of which held I/Os
+			 * keep: their release from another thread kicks us. A
+			 * release pushed before the flag was set is seen here. */
+			atomic_store(&f->kick_on_release, true);
+			if (atomic_load(&f->released)) {
+				bf_reap_released(f);
+				continue;
+			}
+		}
+		break;
 	}
+}
+
+/* Free the held I/Os released since the last look (owner's thread). */
+void bf_reap_released(struct sdrv_blkfront *f)
+{
+	struct bf_io *io;
+
+	if (!atomic_load_explicit(&f->released, memory_order_relaxed))
+		return;
+	io = atomic_exchange_explicit(&f->released, NULL, memory_order_acquire);
+	while (io) {
+		struct bf_io *nx = io->rel_next;
+
+		bf_held_free(f, io);
+		io = nx;
+	}
+}
+
+/* A held I/O the caller released: its pages and its slot come back. */
+void bf_held_free(struct sdrv_blkfront *f, struct bf_io *io)
+{
+	held_parts_free(f, io);
+	free(io->bounce);
+	memset(io, 0, sizeof(*io));
+	io->next = f->io_free;
+	f->io_free = io;
+	f->nr_busy--;
+	f->nr_held--;
 }
 
 void bf_push_all(struct sdrv_blkfront *f)
@@ -872,6 +1051,35 @@ int bf_take_responses(struct sdrv_blkfront *f, struct bf_queue *q, uint32_t budg
  * the parts are orphans and are dropped. Pages the backend still maps are
  * kept aside, never reused.
  */
+/*
+ * A queue's data pool goes with its connection, but pages of it that held
+ * parts keep are being read by the caller's threads: the pool's record
+ * moves to the heap, unchanged (its page tables, and the granted memory,
+ * stay where they are), and is revoked when its last held page returns.
+ */
+static void retire_held(struct sdrv_blkfront *f, struct bf_pool *pool)
+{
+	struct bf_pool *r;
+
+	if (pool->held == 0)
+		return;
+	if (!(r = malloc(sizeof(*r)))) {
+		/* Never revoked, never reused: the caller's copies stay safe. */
+		bf_log(f, LOG_ERR, "out of memory: %u granted pages left to the backend", pool->n);
+		memset(pool, 0, sizeof(*pool));
+		pool->free_head = BF_NONE;
+		return;
+	}
+	*r = *pool;
+	r->retired = true;
+	for (uint32_t i = 0; i < f->max_ios; i++)
+		for (struct bf_part *p = f->ios[i].held; p; p = p->next)
+			if (p->hpool == pool)
+				p->hpool = r;
+	memset(pool, 0, sizeof(*pool));
+	pool->free_head = BF_NONE;
+}
+
 void bf_teardown(struct sdrv_blkfront *f)
 {
 	if (f->in_teardown)
@@ -910,6 +1118,7 @@ void bf_teardown(struct sdrv_blkfront *f)
 		}
 		q->need_push = q->woken = false;
 		q->rsp_since_eoi = 0;
+		retire_held(f, &q->data);
 		bf_pool_release(f, &q->data);
 		bf_pool_release(f, &q->ind);
 		if (q->have_ring) {
@@ -1009,6 +1218,16 @@ void bf_deliver(struct sdrv_blkfront *f)
 		f->done_head = io->next;
 		if (!f->done_head)
 			f->done_tail = NULL;
+		if (io->hold && status == 0) {
+			/* The caller copies and releases (sdrv_blkfront_held_release()). */
+			io->held_out = true;
+			f->nr_held++;
+			f->st.ios++;
+			done(status, ctx);
+			continue;
+		}
+		held_parts_free(f, io);
+		free(io->bounce);
 		memset(io, 0, sizeof(*io));
 		io->next = f->io_free;
 		f->io_free = io;

@@ -8,18 +8,22 @@
  * runs one blkfront for the device, and serves every NBD connection from
  * it. Threads: nbdkit calls pread/pwrite/... from many threads at once
  * (thread model PARALLEL); one poller thread of ours owns
- * sdrv_blkfront_process() and completes the requests. The library handle
- * is used under one mutex; a worker holds it only to submit, then sleeps
- * on its own futex until the completion callback wakes it. Several workers
- * submitting at once publish their requests together: each submits
- * deferred, and the last one in pushes (one notification for all).
+ * the library handle: it submits and completes the requests. A worker
+ * puts its request on a lock-free list (waking the poller only if it
+ * sleeps) and sleeps on its own futex until the completion callback wakes
+ * it. The poller submits what it finds deferred and pushes once (one
+ * notification for all).
  *
  * The poller polls the rings for a while (spin=USEC) after the last
  * response before it asks the backend for notifications and sleeps: while
  * it polls, the backend sends none.
  *
- * NBD clients may use any offset and length. Requests that are not
- * sector-aligned go through a bounce buffer; an unaligned write is a
+ * Reads are held (sdrv_blkfront_read_held()): the worker copies its data
+ * out of the granted pages itself, so the copies of many reads run in
+ * parallel rather than one after another in the poller.
+ *
+ * NBD clients may use any offset and length. An unaligned read reads the
+ * covering sectors and copies the range asked for; an unaligned write is a
  * read-modify-write of the covering sectors, made exclusive against every
  * other request with a rwlock (aligned requests share it).
  *
@@ -207,6 +211,8 @@ struct req {
 	uint32_t op, flags;
 	uint64_t off, len;
 	void *buf;
+	bool hold; /* a held read: the worker copies out of the granted pages */
+	struct sdrv_blkfront_held *held;
 	atomic_int state; /* 0 queued, 1 done, 2 a worker sleeps on it */
 	int status;
 };
@@ -277,8 +283,11 @@ static void req_done(int status, void *ctx)
 /* Poller: submit one request; false if there is no room now. */
 static bool submit_one(struct req *r)
 {
-	int rc = sdrv_blkfront_submit(dev.f, r->op, r->off, r->buf, r->len,
-				      r->flags | SDRV_BLKFRONT_DEFER, req_done, r);
+	int rc = !r->hold ? sdrv_blkfront_submit(dev.f, r->op, r->off, r->buf, r->len,
+						 r->flags | SDRV_BLKFRONT_DEFER, req_done, r)
+			  : sdrv_blkfront_read_held(dev.f, r->off, r->len,
+						    r->flags | SDRV_BLKFRONT_DEFER, req_done, r,
+						    &r->held);
 
 	if (rc == -EAGAIN)
 		return false;
@@ -552,20 +561,41 @@ static int nbd_errno(int err)
 }
 
 /* Hand one I/O to the poller and wait for it. */
-static int do_io(uint32_t op, uint64_t off, void *buf, uint64_t len, uint32_t flags)
+static int run_req(struct req *rp)
 {
-	struct req r = {.op = op, .flags = flags, .off = off, .len = len, .buf = buf};
 	struct req *head = atomic_load(&dev.queue);
 
 	do
-		r.next = head;
-	while (!atomic_compare_exchange_weak(&dev.queue, &head, &r));
+		rp->next = head;
+	while (!atomic_compare_exchange_weak(&dev.queue, &head, rp));
 	/* Seen `sleeping` after queueing: the poller, before it sleeps,
 	 * looks at the queue after setting it, so one of us sees the other. */
 	if (atomic_load(&dev.sleeping) && atomic_exchange(&dev.sleeping, 0))
 		wake_poller();
-	req_wait(&r);
-	return r.status;
+	req_wait(rp);
+	return rp->status;
+}
+
+static int do_io(uint32_t op, uint64_t off, void *buf, uint64_t len, uint32_t flags)
+{
+	struct req r = {.op = op, .flags = flags, .off = off, .len = len, .buf = buf};
+
+	return run_req(&r);
+}
+
+/* Read the sectors covering [off, off + len) and copy the range out of
+ * the granted pages here, in the worker: reads of many workers copy in
+ * parallel, and an unaligned read needs no bounce buffer. */
+static int do_read(void *buf, uint64_t start, uint64_t cover, uint64_t off, uint64_t len)
+{
+	struct req r = {.op = SDRV_BLKFRONT_OP_READ, .off = start, .len = cover, .hold = true};
+	int rc = run_req(&r);
+
+	if (rc == 0) {
+		rc = sdrv_blkfront_held_copy(r.held, off - start, buf, len);
+		sdrv_blkfront_held_release(dev.f, r.held);
+	}
+	return rc;
 }
 
 static int fail(const char *what, uint64_t off, uint64_t len, int rc)
@@ -638,7 +668,6 @@ static int bf_pread(void *handle, void *buf, uint32_t count, uint64_t offset, ui
 {
 	uint64_t ss = dev.info.sector_size, start = offset / ss * ss;
 	uint64_t end = (offset + count + ss - 1) / ss * ss;
-	unsigned char *bounce;
 	int rc;
 
 	(void)handle;
@@ -646,16 +675,7 @@ static int bf_pread(void *handle, void *buf, uint32_t count, uint64_t offset, ui
 	if (count == 0)
 		return 0;
 	pthread_rwlock_rdlock(&dev.rmw);
-	if (start == offset && end == offset + count) {
-		rc = do_io(SDRV_BLKFRONT_OP_READ, offset, buf, count, 0);
-	} else if (!(bounce = malloc(end - start))) {
-		rc = -ENOMEM;
-	} else {
-		rc = do_io(SDRV_BLKFRONT_OP_READ, start, bounce, end - start, 0);
-		if (rc == 0)
-			memcpy(buf, bounce + (offset - start), count);
-		free(bounce);
-	}
+	rc = do_read(buf, start, end - start, offset, count);
 	pthread_rwlock_unlock(&dev.rmw);
 	return rc ? fail("read", offset, count, rc) : 0;
 }

@@ -145,6 +145,13 @@ struct sdrv_blkfront_stats {
 	/** Granted pages kept aside because the backend still mapped them
 	 *  when they were to be revoked (never reused; revoked later). */
 	uint32_t deferred_pages;
+	/** Held reads whose callback ran and that the caller has not
+	 *  released yet (sdrv_blkfront_read_held()); not in inflight_ios. */
+	uint32_t held_ios;
+	/** Held reads moved out of their pages into private memory before
+	 *  they completed, because sending waited for the pages they kept
+	 *  (a read bigger than the pool, or several at once). */
+	uint64_t spilled;
 };
 
 /**
@@ -271,6 +278,62 @@ typedef void (*sdrv_blkfront_done_fn)(int status, void *ctx);
 SDRV_API int sdrv_blkfront_submit(struct sdrv_blkfront *f, uint32_t op, uint64_t offset, void *buf,
 				  uint64_t len, uint32_t flags, sdrv_blkfront_done_fn done,
 				  void *ctx);
+
+/** A held read's data, left in the granted pages (sdrv_blkfront_read_held()). */
+struct sdrv_blkfront_held;
+
+/**
+ * @brief Submit a read whose data stay in the granted pages until the
+ *        caller has copied them, from any thread.
+ *
+ * For callers that complete I/Os on one thread and consume the data on
+ * others (a server with worker threads): the copy out of the granted
+ * pages, which sdrv_blkfront_submit() makes on the frontend's thread when
+ * the response comes, is made by whoever wants the data, in parallel.
+ *
+ * Like a READ of sdrv_blkfront_submit() without a buffer. When `done`
+ * runs with status 0, `*held` holds the data: copy them with
+ * sdrv_blkfront_held_copy(), then give them back with
+ * sdrv_blkfront_held_release() (both from any thread). With any other
+ * status nothing is held and `*held` is already invalid. Until it is
+ * released a held read counts against max_ios and keeps its granted pages
+ * out of use: release promptly. sdrv_blkfront_free() releases what is
+ * still held; nothing may copy from then on.
+ *
+ * The pages stay valid across a disconnect: a queue's pages that are held
+ * are revoked only once the last of them is released.
+ *
+ * @param flags SDRV_BLKFRONT_DEFER or 0
+ * @param[out] held the handle, valid from a return of 0 until the release
+ *        (or the callback with an error)
+ * @return as sdrv_blkfront_submit(); -EINVAL if `held` is NULL
+ */
+SDRV_API int sdrv_blkfront_read_held(struct sdrv_blkfront *f, uint64_t offset, uint64_t len,
+				     uint32_t flags, sdrv_blkfront_done_fn done, void *ctx,
+				     struct sdrv_blkfront_held **held);
+
+/**
+ * @brief Copy `len` bytes from byte `off` of a held read into `buf`.
+ *
+ * Any thread, concurrently with every other call on the frontend, between
+ * the read's callback (status 0) and its release. Copies may overlap and
+ * repeat.
+ *
+ * @return 0, or -EINVAL (the range leaves the read, or `held` is not a
+ *         read whose callback ran with status 0)
+ */
+SDRV_API int sdrv_blkfront_held_copy(const struct sdrv_blkfront_held *held, uint64_t off, void *buf,
+				     uint64_t len);
+
+/**
+ * @brief Give a held read's pages and its place among max_ios back.
+ *
+ * Any thread; once per held read, after its last sdrv_blkfront_held_copy().
+ * The frontend's thread takes them back in its next call (submit, poll,
+ * push or process), and is woken through sdrv_blkfront_fd() if sending
+ * waits for them.
+ */
+SDRV_API void sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_blkfront_held *held);
 
 /**
  * @brief Publish the requests of deferred submissions (SDRV_BLKFRONT_DEFER)
