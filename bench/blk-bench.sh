@@ -14,7 +14,8 @@
 # bandwidth). Targets: >= 1.0x for 4 KiB, >= 0.9x for 1 MiB.
 #
 # Usage: blk-bench.sh [--seconds S] [--rounds N] [--size MIB] [--quick]
-# Environment: top_builddir (default .), NBDKIT, FIO.
+# Environment: top_builddir (default .), NBDKIT, FIO, BLK_BENCH_DIR (where
+# the image goes; default /dev/shm when it has room, else /tmp).
 set -eu
 secs=10 rounds=3 mib=1024
 while [ $# -gt 0 ]; do
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift ;;
 	--size) mib=$2; shift ;;
 	--quick) secs=3 rounds=1 mib=256 ;;
-	-h | --help) sed -n '3,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "blk-bench: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -36,7 +37,16 @@ for t in "$NBDKIT" "$FIO" python3; do
 done
 PLUGIN=$tb/drivers/blkfront/.libs/nbdkit-splitdrv-blkfront-plugin.so
 [ -f "$PLUGIN" ] || { echo "blk-bench: build the plugin first ($PLUGIN)" >&2; exit 1; }
-TMP=$(mktemp -d /tmp/sdrv-blkbench-XXXXXX)
+# The image lives in tmpfs when there is room: page-cache pages of a disk
+# file may be reclaimed in the middle of a run (proactive reclaim on some
+# VMs), which makes the baseline's figures swing by 4x; tmpfs pages stay.
+dir=${BLK_BENCH_DIR:-}
+if [ -z "$dir" ]; then
+	dir=/tmp
+	free=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
+	[ -w /dev/shm ] && [ "${free:-0}" -gt $(((mib + 256) * 1024)) ] && dir=/dev/shm
+fi
+TMP=$(mktemp -d "$dir/sdrv-blkbench-XXXXXX")
 pids=
 cleanup() {
 	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
