@@ -161,10 +161,15 @@ struct sdrv_blkfront {
 	uint32_t nr_busy;
 	struct bf_io *wait_head, *wait_tail;
 	struct bf_io *done_head, *done_tail;
-	uint32_t nr_held;		  /* held I/Os the caller has (counted in nr_busy) */
-	_Atomic(struct bf_io *) released; /* held I/Os released from any thread */
-	atomic_bool kick_on_release;	  /* sending waits for pages a held I/O keeps */
-	bool short_pages, short_parts;	  /* why the last send did not fit */
+	uint32_t nr_held;	       /* held I/Os the caller has (counted in nr_busy) */
+	bool short_pages, short_parts; /* why the last send did not fit */
+	/* Written by the caller's threads: a cache line of their own, so that
+	 * nothing of the frontend's shares it. */
+	struct {
+		_Alignas(64) _Atomic(struct bf_io *) released; /* released from any thread */
+		atomic_bool kick_on_release; /* sending waits for pages a held I/O keeps */
+		char pad[64 - sizeof(void *) - sizeof(atomic_bool)];
+	} rel;
 	struct bf_part *parts, *part_free;
 	struct bf_part *resend_head, *resend_tail;
 	struct bf_grave *graves;

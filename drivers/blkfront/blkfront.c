@@ -513,11 +513,13 @@ SDRV_API struct sdrv_blkfront *sdrv_blkfront_new(const struct sdrv_blkfront_opts
 		errno = EINVAL;
 		return NULL;
 	}
-	f = calloc(1, sizeof(*f));
+	/* Aligned for its cache line of the caller's threads (f->rel). */
+	f = aligned_alloc(_Alignof(struct sdrv_blkfront), sizeof(*f));
 	if (!f) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	memset(f, 0, sizeof(*f));
 	f->epfd = f->kickfd = f->timerfd = -1;
 	memcpy(&f->o, opts, opts->sz < sizeof(f->o) ? opts->sz : sizeof(f->o));
 	f->o.sz = sizeof(f->o);
@@ -1065,13 +1067,14 @@ SDRV_API void sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_bl
 
 	if (!f || !io)
 		return;
-	head = atomic_load_explicit(&f->released, memory_order_relaxed);
+	head = atomic_load_explicit(&f->rel.released, memory_order_relaxed);
 	do
 		io->rel_next = head;
-	while (!atomic_compare_exchange_weak_explicit(&f->released, &head, io, memory_order_release,
-						      memory_order_relaxed));
+	while (!atomic_compare_exchange_weak_explicit(&f->rel.released, &head, io,
+						      memory_order_release, memory_order_relaxed));
 	/* The frontend's thread waits for pages: wake it (its descriptor). */
-	if (atomic_load(&f->kick_on_release) && atomic_exchange(&f->kick_on_release, false)) {
+	if (atomic_load(&f->rel.kick_on_release) &&
+	    atomic_exchange(&f->rel.kick_on_release, false)) {
 		uint64_t one = 1;
 
 		if (write(f->kickfd, &one, sizeof(one)) < 0) {

@@ -905,8 +905,8 @@ void bf_issue(struct sdrv_blkfront *f)
 			/* Waiting for pages or parts, some of which held I/Os
 			 * keep: their release from another thread kicks us. A
 			 * release pushed before the flag was set is seen here. */
-			atomic_store(&f->kick_on_release, true);
-			if (atomic_load(&f->released)) {
+			atomic_store(&f->rel.kick_on_release, true);
+			if (atomic_load(&f->rel.released)) {
 				bf_reap_released(f);
 				continue;
 			}
@@ -920,9 +920,9 @@ void bf_reap_released(struct sdrv_blkfront *f)
 {
 	struct bf_io *io;
 
-	if (!atomic_load_explicit(&f->released, memory_order_relaxed))
+	if (!atomic_load_explicit(&f->rel.released, memory_order_relaxed))
 		return;
-	io = atomic_exchange_explicit(&f->released, NULL, memory_order_acquire);
+	io = atomic_exchange_explicit(&f->rel.released, NULL, memory_order_acquire);
 	while (io) {
 		struct bf_io *nx = io->rel_next;
 
