@@ -19,7 +19,6 @@
 # options for splitdrv-netback, to compare its settings). Needs root, /dev/net/tun,
 # iproute2 and iperf3.
 set -eu
-: "${top_builddir:?}"
 rounds=3 secs=5
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -31,6 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+: "${top_builddir:?net-bench: set top_builddir to the build tree}"
 for t in ip iperf3 python3; do
 	command -v $t >/dev/null || { echo "net-bench: $t is not installed" >&2; exit 1; }
 done
