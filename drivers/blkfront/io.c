@@ -931,8 +931,8 @@ void bf_reap_released(struct sdrv_blkfront *f)
 	}
 }
 
-/* A held I/O the caller released: its pages and its slot come back. */
-void bf_held_free(struct sdrv_blkfront *f, struct bf_io *io)
+/* An I/O's slot is free again, with whatever pages it still held. */
+static void io_recycle(struct sdrv_blkfront *f, struct bf_io *io)
 {
 	held_parts_free(f, io);
 	free(io->bounce);
@@ -940,6 +940,12 @@ void bf_held_free(struct sdrv_blkfront *f, struct bf_io *io)
 	io->next = f->io_free;
 	f->io_free = io;
 	f->nr_busy--;
+}
+
+/* A held I/O the caller released: its pages and its slot come back. */
+void bf_held_free(struct sdrv_blkfront *f, struct bf_io *io)
+{
+	io_recycle(f, io);
 	f->nr_held--;
 }
 
@@ -1226,12 +1232,7 @@ void bf_deliver(struct sdrv_blkfront *f)
 			done(status, ctx);
 			continue;
 		}
-		held_parts_free(f, io);
-		free(io->bounce);
-		memset(io, 0, sizeof(*io));
-		io->next = f->io_free;
-		f->io_free = io;
-		f->nr_busy--;
+		io_recycle(f, io);
 		f->st.ios++;
 		if (status)
 			f->st.errors++;
