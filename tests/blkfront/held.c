@@ -18,8 +18,9 @@
  *   max-ios    held reads count against max_ios: -EAGAIN until one is
  *              released
  *   restart    the backend is killed and another starts while a read is
- *              held: its data stay readable after the reconnect, and the
- *              device works on with new pages
+ *              held and another is in flight: the first's data stay
+ *              readable after the reconnect, the second is sent again and
+ *              completes held, and the device works on with new pages
  *   broken     the backend breaks the device with a held read done and one
  *              in flight: the first stays readable, the second completes
  *              with -EIO and holds nothing
@@ -376,27 +377,43 @@ static bool connected_again(void *arg)
 	return sdrv_blkfront_connected(arg) && bt_stats(arg).connects == 2;
 }
 
+static bool backend_holds(void *arg)
+{
+	return atomic_load(&((struct tb_ctl *)arg)->held) >= 1;
+}
+
 static void test_restart(void)
 {
 	struct bt_case c;
 	struct tb_cfg cfg;
 	unsigned char *pat = malloc(DISK), *got = malloc(1 << 20);
-	struct bt_io io;
-	struct sdrv_blkfront_held *h;
+	struct bt_io io, io2 = {0};
+	struct sdrv_blkfront_held *h, *h2 = NULL;
 	struct sdrv_blkfront_stats st;
 
 	CHECK(pat && got, "malloc");
 	g_queues = 2;
 	start(&c, pat, 13);
 	h = held_read(c.f, 1u << 20, 1 << 20, &io);
+	/* And one the old backend takes but never answers: sent again. */
+	atomic_store(&c.ctl->hold, 1);
+	CHECK(sdrv_blkfront_read_held(c.f, 5u << 20, 1 << 20, 0, bt_done, &io2, &h2) == 0,
+	      "submit");
+	th_wait(c.f, backend_holds, c.ctl, 10000, "the backend holding the second read");
 	cfg = c.ctl->cfg;
 	th_backend_stop(&T, c.slot, true);
 	th_slot_setup(&T, c.slot, &cfg, false);
 	th_backend_start(&T, c.slot);
 	c.ctl = T.slot[c.slot].ctl;
 	th_wait(c.f, connected_again, c.f, 20000, "the new backend");
+	th_drive_until(c.f, &io2.done, 10000, "the read sent again");
 	st = bt_stats(c.f);
-	CHECK(st.connects == 2 && st.held_ios == 1, "reconnected with the read held");
+	CHECK(io2.status == 0 && st.connects == 2 && st.held_ios == 2 && st.resent >= 1,
+	      "reconnected with one read held and the other sent again (%d)", io2.status);
+	CHECK(sdrv_blkfront_held_copy(h2, 0, got, 1 << 20) == 0 &&
+		  memcmp(got, pat + (5u << 20), 1 << 20) == 0,
+	      "the read sent again");
+	sdrv_blkfront_held_release(c.f, h2);
 	CHECK(sdrv_blkfront_held_copy(h, 0, got, 1 << 20) == 0 &&
 		  memcmp(got, pat + (1u << 20), 1 << 20) == 0,
 	      "the held data after the reconnect");
