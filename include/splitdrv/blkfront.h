@@ -303,7 +303,12 @@ struct sdrv_blkfront_held;
  * The pages stay valid across a disconnect: a queue's pages that are held
  * are revoked only once the last of them is released.
  *
+ * @param f the frontend
+ * @param offset where the read starts, in bytes (a multiple of the sector size)
+ * @param len how many bytes (a multiple of the sector size, not 0)
  * @param flags SDRV_BLKFRONT_DEFER or 0
+ * @param done runs once, from the frontend's thread, when the read completes
+ * @param ctx passed to `done`
  * @param[out] held the handle, valid from a return of 0 until the release
  *        (or the callback with an error)
  * @return as sdrv_blkfront_submit(); -EINVAL if `held` is NULL
