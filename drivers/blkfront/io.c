@@ -1050,14 +1050,6 @@ int bf_take_responses(struct sdrv_blkfront *f, struct bf_queue *q, uint32_t budg
 /* Disconnecting, failing */
 
 /*
- * The rings go away (the backend closed, reset or died; we break or
- * close). Responses already in a healthy ring are taken first. Every part
- * still unanswered gives back its pages and waits to be sent again on the
- * next connection; with the frontend failing (broken, removed, closing)
- * the parts are orphans and are dropped. Pages the backend still maps are
- * kept aside, never reused.
- */
-/*
  * A queue's data pool goes with its connection, but pages of it that held
  * parts keep are being read by the caller's threads: the pool's record
  * moves to the heap, unchanged (its page tables, and the granted memory,
@@ -1086,6 +1078,14 @@ static void retire_held(struct sdrv_blkfront *f, struct bf_pool *pool)
 	pool->free_head = BF_NONE;
 }
 
+/*
+ * The rings go away (the backend closed, reset or died; we break or
+ * close). Responses already in a healthy ring are taken first. Every part
+ * still unanswered gives back its pages and waits to be sent again on the
+ * next connection; with the frontend failing (broken, removed, closing)
+ * the parts are orphans and are dropped. Pages the backend still maps are
+ * kept aside, never reused.
+ */
 void bf_teardown(struct sdrv_blkfront *f)
 {
 	if (f->in_teardown)
