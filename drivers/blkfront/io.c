@@ -1061,15 +1061,14 @@ static void retire_held(struct sdrv_blkfront *f, struct bf_pool *pool)
 
 	if (pool->held == 0)
 		return;
-	if (!(r = malloc(sizeof(*r)))) {
-		/* Never revoked, never reused: the caller's copies stay safe. */
+	if ((r = malloc(sizeof(*r)))) {
+		*r = *pool;
+		r->retired = true;
+	} else {
+		/* Never revoked, never reused (the held parts give their pages
+		 * to no pool): the caller's copies stay safe. */
 		bf_log(f, LOG_ERR, "out of memory: %u granted pages left to the backend", pool->n);
-		memset(pool, 0, sizeof(*pool));
-		pool->free_head = BF_NONE;
-		return;
 	}
-	*r = *pool;
-	r->retired = true;
 	for (uint32_t i = 0; i < f->max_ios; i++)
 		for (struct bf_part *p = f->ios[i].held; p; p = p->next)
 			if (p->hpool == pool)
