@@ -161,8 +161,8 @@ struct sdrv_blkfront {
 	uint32_t nr_busy;
 	struct bf_io *wait_head, *wait_tail;
 	struct bf_io *done_head, *done_tail;
-	uint32_t nr_held;	       /* held I/Os the caller has (counted in nr_busy) */
-	bool short_pages, short_parts; /* why the last send did not fit */
+	uint32_t nr_held; /* held I/Os the caller has (counted in nr_busy) */
+	bool short_held;  /* the last send lacked pages or parts */
 	/* Written by the caller's threads: a cache line of their own, so that
 	 * nothing of the frontend's shares it. */
 	struct {

@@ -328,29 +328,57 @@ int bf_check_io(const struct sdrv_blkfront *f, uint32_t op, uint64_t offset, uin
 	return 0;
 }
 
+/*
+ * Copy bytes [a, b) of a part's data (counted from the part's start) to
+ * `out`: fresh grants are one mapping; persistent pages are found through
+ * their pool's tables `addr` and `next`.
+ */
+static void part_copy_out(const struct bf_part *p, unsigned char *const *addr, const uint32_t *next,
+			  uint64_t a, uint64_t b, unsigned char *out)
+{
+	uint64_t at = 0;
+	uint32_t i = p->pg_head;
+
+	if (p->np_data) {
+		memcpy(out, (const unsigned char *)p->np_data + a, (size_t)(b - a));
+		return;
+	}
+	while (i != BF_NONE && at + BF_PAGE <= a) {
+		i = next[i];
+		at += BF_PAGE;
+	}
+	while (i != BF_NONE && at < b) {
+		uint64_t s0 = at > a ? at : a, s1 = at + BF_PAGE < b ? at + BF_PAGE : b;
+
+		memcpy(out + (s0 - a), addr[i] + (s0 - at), (size_t)(s1 - s0));
+		i = next[i];
+		at += BF_PAGE;
+	}
+}
+
+/* Take a part's indirect descriptor pages back. */
+static void part_release_ind(struct sdrv_blkfront *f, struct bf_queue *q, struct bf_part *p)
+{
+	if (p->ind_head != BF_NONE && p->nind)
+		pool_give(&q->ind, p->ind_head);
+	p->ind_head = BF_NONE;
+	if (p->np_ind) {
+		if (sdrv_gnt_unshare(f->x, p->np_ind, p->nind) == -EBUSY)
+			bf_bury(f, p->np_ind, p->nind);
+		p->np_ind = NULL;
+	}
+}
+
 /* Take a part's pages back, copying a successful read out first. */
 static void part_release(struct sdrv_blkfront *f, struct bf_queue *q, struct bf_part *p, bool copy)
 {
-	unsigned char *dst = NULL;
-
 	if (copy && p->io && p->op == SDRV_BLKIF_OP_READ && p->nsegs)
-		dst = p->io->buf + (p->off - p->io->offset);
-	if (p->pg_head != BF_NONE && p->nsegs) {
-		uint32_t k = 0;
-
-		for (uint32_t i = p->pg_head; dst && i != BF_NONE; i = q->data.next[i], k++) {
-			uint64_t left = p->len - (uint64_t)k * BF_PAGE;
-			memcpy(dst + (size_t)k * BF_PAGE, q->data.addr[i],
-			       left < BF_PAGE ? (size_t)left : BF_PAGE);
-		}
+		part_copy_out(p, q->data.addr, q->data.next, 0, p->len,
+			      p->io->buf + (p->off - p->io->offset));
+	if (p->pg_head != BF_NONE && p->nsegs)
 		pool_give(&q->data, p->pg_head);
-	}
-	if (p->ind_head != BF_NONE && p->nind)
-		pool_give(&q->ind, p->ind_head);
-	p->pg_head = p->ind_head = BF_NONE;
+	p->pg_head = BF_NONE;
 	if (p->np_data) {
-		if (dst)
-			memcpy(dst, p->np_data, (size_t)p->len);
 		/* The backend unmaps before it answers: still mapped now means
 		 * it did not (XSA-396). Never reuse; revoke later. */
 		if (sdrv_gnt_unshare(f->x, p->np_data, p->nsegs) == -EBUSY)
@@ -358,11 +386,7 @@ static void part_release(struct sdrv_blkfront *f, struct bf_queue *q, struct bf_
 		q->np_used -= p->nsegs;
 		p->np_data = NULL;
 	}
-	if (p->np_ind) {
-		if (sdrv_gnt_unshare(f->x, p->np_ind, p->nind) == -EBUSY)
-			bf_bury(f, p->np_ind, p->nind);
-		p->np_ind = NULL;
-	}
+	part_release_ind(f, q, p);
 }
 
 /* Pages kept aside are bounded: a backend that keeps every page it was
@@ -387,14 +411,7 @@ static void part_hold(struct sdrv_blkfront *f, struct bf_queue *q, struct bf_par
 {
 	struct bf_io *io = p->io;
 
-	if (p->ind_head != BF_NONE && p->nind)
-		pool_give(&q->ind, p->ind_head);
-	p->ind_head = BF_NONE;
-	if (p->np_ind) {
-		if (sdrv_gnt_unshare(f->x, p->np_ind, p->nind) == -EBUSY)
-			bf_bury(f, p->np_ind, p->nind);
-		p->np_ind = NULL;
-	}
+	part_release_ind(f, q, p);
 	if (p->pg_head != BF_NONE) {
 		p->hpool = &q->data;
 		p->h_addr = q->data.addr;
@@ -443,28 +460,9 @@ void bf_held_copy(const struct bf_io *io, uint64_t off, unsigned char *out, uint
 	for (const struct bf_part *p = io->held; p; p = p->next) {
 		uint64_t ps = p->off - io->offset, pe = ps + p->len;
 		uint64_t a = ps > off ? ps : off, b = pe < end ? pe : end;
-		uint64_t at = ps;
-		uint32_t i = p->pg_head;
 
-		if (a >= b)
-			continue;
-		if (p->np_data) {
-			memcpy(out + (a - off), (const unsigned char *)p->np_data + (a - ps),
-			       (size_t)(b - a));
-			continue;
-		}
-		/* Persistent: the part's pages, in order, through its pool. */
-		while (i != BF_NONE && at + BF_PAGE <= a) {
-			i = p->h_next[i];
-			at += BF_PAGE;
-		}
-		while (i != BF_NONE && at < b) {
-			uint64_t s0 = at > a ? at : a, s1 = at + BF_PAGE < b ? at + BF_PAGE : b;
-
-			memcpy(out + (s0 - off), p->h_addr[i] + (s0 - at), (size_t)(s1 - s0));
-			i = p->h_next[i];
-			at += BF_PAGE;
-		}
+		if (a < b)
+			part_copy_out(p, p->h_addr, p->h_next, a - ps, b - ps, out + (a - off));
 	}
 }
 
@@ -581,11 +579,11 @@ static struct bf_queue *pick_queue(struct sdrv_blkfront *f, const struct bf_part
 			continue;
 		if (f->persistent) {
 			if (q->data.nfree < p->nsegs || q->ind.nfree < p->nind) {
-				f->short_pages = true;
+				f->short_held = true;
 				continue;
 			}
 		} else if (q->np_used + p->nsegs > f->pool_pages) {
-			f->short_pages = true;
+			f->short_held = true;
 			continue;
 		}
 		best = q;
@@ -870,7 +868,7 @@ static int issue_io(struct sdrv_blkfront *f, struct bf_io *io)
 	if (!(q = pick_queue(f, &tmpl)))
 		return 0;
 	if (!(p = part_alloc(f))) {
-		f->short_parts = true;
+		f->short_held = true;
 		return 0;
 	}
 	*p = tmpl;
@@ -894,12 +892,12 @@ void bf_issue(struct sdrv_blkfront *f)
 	while (can_send(f) && (f->resend_head || f->wait_head)) {
 		int rc;
 
-		f->short_pages = f->short_parts = false;
+		f->short_held = false;
 		rc = f->resend_head ? issue_resend(f) : issue_io(f, f->wait_head);
 
 		if (rc > 0)
 			continue;
-		if (rc == 0 && (f->short_pages || f->short_parts) && spill_held(f))
+		if (rc == 0 && f->short_held && spill_held(f))
 			continue;
 		if (rc == 0 && f->nr_held) {
 			/* Waiting for pages or parts, some of which held I/Os
