@@ -89,11 +89,12 @@ static void usage(FILE *out)
 		"  -v, --verbose        log more (every state change)\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n\n"
-		"Needs CAP_NET_ADMIN for the TAP. Logs go to standard error. When the backend's\n"
-		"domain dies the link goes down and the daemon waits for a backend to come\n"
-		"back. SIGTERM or SIGINT close the device orderly (waiting up to 5 s for the\n"
-		"backend), remove the TAP and exit 0. Exit status 1: an error (the device\n"
-		"broke, the TAP could not be made); 2: bad usage.\n");
+		"Needs CAP_NET_ADMIN for the TAP. Logs go to standard error. The TAP has a\n"
+		"carrier only while the backend is connected; when the backend's domain dies\n"
+		"the link goes down and the daemon waits for a backend to come back. SIGTERM\n"
+		"or SIGINT close the device orderly (waiting up to 5 s for the backend),\n"
+		"remove the TAP and exit 0. Exit status 1: an error (the device broke, the\n"
+		"TAP could not be made); 2: bad usage.\n");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -125,6 +126,23 @@ static int tap_open(const char *name, char actual[IFNAMSIZ])
 	}
 	snprintf(actual, IFNAMSIZ, "%s", ifr.ifr_name);
 	return fd;
+}
+
+/*
+ * The TAP's carrier follows the link to the backend, as Linux netfront's
+ * does (netif_carrier_off() until connected): without a backend the
+ * interface shows NO-CARRIER, its routes are marked linkdown and what the
+ * stack sends is dropped at once instead of queueing for a reader that is
+ * not there. TUNSETCARRIER is Linux 5.0's; on an older kernel the carrier
+ * stays on.
+ */
+static void tap_carrier(struct relay *r, bool on)
+{
+	int v = on;
+
+	if (ioctl(r->tap, TUNSETCARRIER, &v) < 0)
+		say(LOG_DEBUG, "%s: cannot set the carrier %s: %s", r->ifname, on ? "on" : "off",
+		    strerror(errno));
 }
 
 /* At connect: the device's MAC, MTU and offloads; then up. */
@@ -194,9 +212,11 @@ static void on_link(void *ctx, bool up)
 	if (up) {
 		if (tap_configure(r) == 0)
 			r->configured = true;
+		tap_carrier(r, true);
 		say(LOG_NOTICE, "%s connected to backend domain %u", r->ifname,
 		    sdrv_netfront_backend(r->nf));
 	} else {
+		tap_carrier(r, false);
 		say(LOG_NOTICE, "%s disconnected from backend domain %u", r->ifname,
 		    sdrv_netfront_backend(r->nf));
 	}
@@ -445,6 +465,7 @@ int main(int argc, char **argv)
 		sdrv_xport_close(x);
 		return 1;
 	}
+	tap_carrier(&r, false); /* until the backend is connected */
 	no.xport = x;
 	no.xs = xs;
 	no.handle = handle;

@@ -19,6 +19,9 @@
 #   SYN log    log=tcp-syn makes netback log each TCP SYN the guest sends
 #   SIGKILL    a netfront killed: its vif goes, its backend directory says
 #              Closed, the other guests carry on
+#   carrier    the guest's eth0 has a carrier only while its backend is
+#              connected: netback stopped, NO-CARRIER; started again, the
+#              netfronts reconnect and traffic flows
 #   shutdown   SIGTERM stops every daemon with status 0, TAPs removed
 #
 # Needs root, /dev/net/tun, iproute2, ping, iperf3, tcpdump (CI installs them; a
@@ -298,6 +301,34 @@ in_ns 1 ping -c 3 -i 0.2 -W 5 10.77.0.2 >/dev/null 2>&1 || die "guest 1 lost gue
 in_ns 2 ping -c 3 -i 0.2 -W 5 10.77.0.1 >/dev/null 2>&1 || die "guest 2 lost guest 1 after guest 3 died"
 grep -Eq 'vif1\.0 (disconnected|closed)' "$TMP/netback.log" && die "vif1.0 went down with vif3.0"
 
+# --- carrier: the TAP's carrier follows the backend --------------------------
+carrier() { in_ns "$1" cat /sys/class/net/eth0/carrier 2>/dev/null; }
+for g in 1 2; do
+	[ "$(carrier $g)" = 1 ] || die "guest $g's eth0 has no carrier while connected"
+done
+kill -TERM "$NB_PID"
+wait "$NB_PID"
+rc=$?
+NB_PID=
+[ $rc -eq 0 ] || die "netback exited with $rc on SIGTERM"
+for g in 1 2; do
+	wait_for 300 "guest $g's eth0 kept its carrier without a backend" sh -c \
+		"[ \"\$(ip netns exec $(ns $g) cat /sys/class/net/eth0/carrier)\" = 0 ]"
+done
+ip -n "$(ns 1)" -o link show eth0 | grep -q NO-CARRIER || die "eth0 does not show NO-CARRIER"
+in_ns 1 ping -c 1 -W 1 10.77.0.2 >/dev/null 2>&1 && die "a ping went through without a backend"
+ip netns exec $NSB $V "$NB" -b "$B" -s "$XENSTORED_PATH" --stats-dir "$TMP/stats" -v \
+	>>"$TMP/netback.log" 2>&1 &
+NB_PID=$!
+for g in 1 2; do
+	wait_for 600 "guest $g's eth0 did not get its carrier back" sh -c \
+		"[ \"\$(ip netns exec $(ns $g) cat /sys/class/net/eth0/carrier)\" = 1 ]"
+	wait_for 300 "vif$g.0 is not in the bridge again" sh -c \
+		"ip -n $NSB -o link show vif$g.0 | grep -q 'master br0'"
+done
+wait_for 100 "guest 1 cannot ping guest 2 after the backend came back" \
+	in_ns 1 ping -c 1 -W 2 10.77.0.2
+
 # --- shutdown: SIGTERM, status 0, nothing left -------------------------------
 for p in NF1_PID NF2_PID; do
 	eval pid=\$$p
@@ -323,4 +354,4 @@ STORE_PID=
 cleanup
 trap - EXIT
 rm -rf "$TMP"
-echo "PASS: ping, tcpdump, TCP, iperf3, fairness, spoofing, rate, SYN log, SIGKILL, shutdown"
+echo "PASS: ping, tcpdump, TCP, iperf3, fairness, spoofing, rate, SYN log, SIGKILL, carrier, shutdown"
