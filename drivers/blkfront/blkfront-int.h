@@ -40,15 +40,17 @@ struct bf_io {
 	uint64_t issued;      /* bytes already carried by parts */
 	uint64_t t_submit_ns; /* for reconnect_timeout_ms */
 	uint32_t op, flags;
-	uint32_t parts_out;	/* parts sent (or waiting to be sent again), not answered */
-	int status;		/* first error */
-	uint8_t phase;		/* 0: the operation; 1: the flush after a FUA write */
-	bool busy;		/* accepted, callback not yet run */
-	bool waiting;		/* on the wait queue (more parts to send) */
-	bool completed;		/* on the done list */
-	bool checked;		/* checked against the device when first sent */
-	bool hold;		/* a held read (sdrv_blkfront_read_held()) */
-	bool held_out;		/* its callback ran with status 0: the caller has it */
+	uint32_t parts_out; /* parts sent (or waiting to be sent again), not answered */
+	int status;	    /* first error */
+	uint8_t phase;	    /* 0: the operation; 1: the flush after a FUA write */
+	bool busy;	    /* accepted, callback not yet run */
+	bool waiting;	    /* on the wait queue (more parts to send) */
+	bool completed;	    /* on the done list */
+	bool checked;	    /* checked against the device when first sent */
+	bool hold;	    /* a held read (sdrv_blkfront_read_held()) */
+	/* Its callback ran with status 0: the caller has it, until the
+	 * release (any thread) takes it back. */
+	atomic_bool held_out;
 	struct bf_part *held;	/* answered parts whose pages it keeps (through next) */
 	unsigned char *bounce;	/* a held read spilled out of its pages (io->buf too) */
 	struct bf_io *rel_next; /* on the released stack */

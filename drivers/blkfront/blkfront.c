@@ -1054,19 +1054,25 @@ SDRV_API int sdrv_blkfront_held_copy(const struct sdrv_blkfront_held *held, uint
 {
 	const struct bf_io *io = (const struct bf_io *)held;
 
-	if (!io || !io->held_out || (len && !buf) || off > io->len || len > io->len - off)
+	if (!io || !atomic_load_explicit(&io->held_out, memory_order_acquire) || (len && !buf) ||
+	    off > io->len || len > io->len - off)
 		return -EINVAL;
 	bf_held_copy(io, off, buf, len);
 	return 0;
 }
 
-SDRV_API void sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_blkfront_held *held)
+SDRV_API int sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_blkfront_held *held)
 {
 	struct bf_io *io = (struct bf_io *)held;
 	struct bf_io *head;
 
-	if (!f || !io)
-		return;
+	/* Only one of this frontend's I/O slots, and only once: a second
+	 * release would put the slot on the stack twice (a cycle), and free
+	 * its pages under whoever has the slot next. */
+	if (!f || !io || io < f->ios || io >= f->ios + f->max_ios ||
+	    (size_t)((const char *)io - (const char *)f->ios) % sizeof(*io) != 0 ||
+	    !atomic_exchange_explicit(&io->held_out, false, memory_order_acq_rel))
+		return -EINVAL;
 	head = atomic_load_explicit(&f->rel.released, memory_order_relaxed);
 	do
 		io->rel_next = head;
@@ -1081,6 +1087,7 @@ SDRV_API void sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_bl
 			/* EAGAIN: the counter is full, so it is readable anyway */
 		}
 	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1171,7 +1178,7 @@ SDRV_API void sdrv_blkfront_free(struct sdrv_blkfront *f, int timeout_ms)
 	for (uint32_t i = 0; i < f->max_ios; i++) {
 		struct bf_io *io = &f->ios[i];
 
-		if (io->held_out)
+		if (atomic_exchange(&io->held_out, false))
 			bf_held_free(f, io);
 	}
 	/* 1. Let the I/Os in flight finish, while the device works. */

@@ -1223,8 +1223,8 @@ void bf_deliver(struct sdrv_blkfront *f)
 			f->done_tail = NULL;
 		if (io->hold && status == 0) {
 			/* The caller copies and releases (sdrv_blkfront_held_release()). */
-			io->held_out = true;
 			f->nr_held++;
+			atomic_store_explicit(&io->held_out, true, memory_order_release);
 			f->st.ios++;
 			done(status, ctx);
 			continue;

@@ -337,8 +337,19 @@ SDRV_API int sdrv_blkfront_held_copy(const struct sdrv_blkfront_held *held, uint
  * The frontend's thread takes them back in its next call (submit, poll,
  * push or process), and is woken through sdrv_blkfront_fd() if sending
  * waits for them.
+ *
+ * A handle that is not one of this frontend's held reads, or one already
+ * released, is refused and nothing changes. The check is exact until the
+ * released read's place is reused by a later I/O (the next submit may
+ * reuse it); a handle used after that is the caller's bug, which no check
+ * can tell from the new read's own.
+ *
+ * @param f the frontend that completed the read
+ * @param held the handle that sdrv_blkfront_read_held() gave
+ * @return 0, or -EINVAL (refused: NULL, not this frontend's, not held,
+ *         released already)
  */
-SDRV_API void sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_blkfront_held *held);
+SDRV_API int sdrv_blkfront_held_release(struct sdrv_blkfront *f, struct sdrv_blkfront_held *held);
 
 /**
  * @brief Publish the requests of deferred submissions (SDRV_BLKFRONT_DEFER)

@@ -17,6 +17,11 @@
  *              thread wakes sdrv_blkfront_fd() and the read completes
  *   max-ios    held reads count against max_ios: -EAGAIN until one is
  *              released
+ *   release    a release that is not of a held read of this frontend (NULL,
+ *              a read still in flight, one released already, a pointer into
+ *              a handle or off the frontend's I/Os) is refused and changes
+ *              nothing: no pages freed twice, the counts stay, the device
+ *              works on
  *   restart    the backend is killed and another starts while a read is
  *              held and another is in flight: the first's data stay
  *              readable after the reconnect, the second is sent again and
@@ -372,6 +377,74 @@ static void test_max_ios(void)
 	printf("ok max-ios\n");
 }
 
+/* What is refused must change nothing: the counts stay and every page
+ * comes back exactly once (a double release would free the slot's pages
+ * under its next I/O, which the data check after it would see). */
+static void test_release(void)
+{
+	struct bt_case c;
+	unsigned char *pat = malloc(DISK), buf[8192];
+	struct bt_io io[3], in_flight = {0};
+	struct sdrv_blkfront_held *h[3], *hf = NULL;
+	struct sdrv_blkfront_stats st;
+	long local;
+
+	CHECK(pat, "malloc");
+	g_max_ios = 2;
+	start(&c, pat, 23);
+	CHECK(sdrv_blkfront_held_release(c.f, NULL) == -EINVAL, "NULL");
+	CHECK(sdrv_blkfront_held_release(NULL, NULL) == -EINVAL, "no frontend");
+	/* In flight: the backend holds it; releasing it now is refused. */
+	atomic_store(&c.ctl->hold, 1);
+	CHECK(sdrv_blkfront_read_held(c.f, 0, 4096, 0, bt_done, &in_flight, &hf) == 0, "submit");
+	CHECK(sdrv_blkfront_held_release(c.f, hf) == -EINVAL, "a read still in flight");
+	atomic_store(&c.ctl->hold, 0);
+	th_drive_until(c.f, &in_flight.done, 10000, "the read");
+	CHECK(in_flight.status == 0 && sdrv_blkfront_held_copy(hf, 0, buf, 4096) == 0 &&
+		  !memcmp(buf, pat, 4096),
+	      "the refused release left it held");
+	CHECK(sdrv_blkfront_held_release(c.f, hf) == 0, "released once its callback ran");
+	/* Twice: refused; nothing is freed twice. */
+	CHECK(sdrv_blkfront_held_release(c.f, hf) == -EINVAL, "a second release");
+	CHECK(sdrv_blkfront_held_copy(hf, 0, buf, 512) == -EINVAL, "a copy after the release");
+	CHECK(sdrv_blkfront_poll(c.f) >= 0, "poll");
+	st = bt_stats(c.f);
+	CHECK(st.held_ios == 0 && st.inflight_ios == 0, "held %u, in flight %u", st.held_ios,
+	      st.inflight_ios);
+	/* Pointers that are no handle: into one, off the I/Os, a local. */
+	h[0] = held_read(c.f, 8192, 8192, &io[0]);
+	CHECK(sdrv_blkfront_held_release(c.f, (struct sdrv_blkfront_held *)((char *)h[0] + 1)) ==
+		  -EINVAL,
+	      "a pointer into a handle");
+	CHECK(sdrv_blkfront_held_release(c.f, (struct sdrv_blkfront_held *)&local) == -EINVAL,
+	      "a pointer to a local");
+	CHECK(sdrv_blkfront_held_release(c.f, (struct sdrv_blkfront_held *)((char *)h[0] - 4096)) ==
+		  -EINVAL,
+	      "a pointer below the I/Os");
+	CHECK(bt_stats(c.f).held_ios == 1, "one held after the refusals");
+	CHECK(sdrv_blkfront_held_copy(h[0], 0, buf, 8192) == 0 && !memcmp(buf, pat + 8192, 8192),
+	      "the held data are intact");
+	CHECK(sdrv_blkfront_held_release(c.f, h[0]) == 0, "release");
+	/* max_ios is 2: both places are free again, exactly once each. */
+	h[1] = held_read(c.f, 4096, 4096, &io[1]);
+	h[2] = held_read(c.f, 3 << 20, 8192, &io[2]);
+	CHECK(sdrv_blkfront_held_copy(h[1], 0, buf, 4096) == 0 && !memcmp(buf, pat + 4096, 4096),
+	      "data after the refusals (1)");
+	CHECK(sdrv_blkfront_held_copy(h[2], 0, buf, 8192) == 0 &&
+		  !memcmp(buf, pat + (3 << 20), 8192),
+	      "data after the refusals (2)");
+	CHECK(sdrv_blkfront_held_release(c.f, h[1]) == 0 &&
+		  sdrv_blkfront_held_release(c.f, h[2]) == 0,
+	      "release both");
+	CHECK(sdrv_blkfront_pread(c.f, buf, 8192, 1 << 20) == 0 &&
+		  !memcmp(buf, pat + (1 << 20), 8192),
+	      "a plain read after");
+	bt_end(&c);
+	g_max_ios = 0;
+	free(pat);
+	printf("ok release\n");
+}
+
 static bool connected_again(void *arg)
 {
 	return sdrv_blkfront_connected(arg) && bt_stats(arg).connects == 2;
@@ -485,6 +558,7 @@ int main(void)
 	test_threads();
 	test_pressure();
 	test_max_ios();
+	test_release();
 	test_restart();
 	test_broken();
 	test_free();
