@@ -41,14 +41,22 @@ plugin=$top_builddir/drivers/blkfront/.libs/nbdkit-splitdrv-blkfront-plugin.so
 [ -f "$plugin" ] || skip "the plugin was not built (configure did not find nbdkit-plugin-dev)"
 testenv=$top_builddir/tests/blkfront/blkfront-testenv
 preload=
-# A plugin built with AddressSanitizer needs its runtime loaded first into
-# nbdkit (which is not built with it); nbdkit's own leaks are not ours.
+# A plugin built with AddressSanitizer or ThreadSanitizer needs its runtime
+# loaded first into nbdkit (which is not built with it); nbdkit's own leaks
+# are not ours. ThreadSanitizer then checks the plugin's worker and poller
+# threads (nbdkit's locks are seen through the runtime's interceptors).
 if readelf -d "$plugin" 2>/dev/null | grep -q 'libasan'; then
 	asan=$(${CC:-cc} -print-file-name=libasan.so)
 	[ -f "$asan" ] || skip "the plugin uses ASan but $asan is missing"
 	preload=LD_PRELOAD=$asan
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	export ASAN_OPTIONS
+elif readelf -d "$plugin" 2>/dev/null | grep -q 'libtsan'; then
+	tsan=$(${CC:-cc} -print-file-name=libtsan.so)
+	[ -f "$tsan" ] || skip "the plugin uses TSan but $tsan is missing"
+	preload=LD_PRELOAD=$tsan
+	TSAN_OPTIONS=${TSAN_OPTIONS:+$TSAN_OPTIONS:}exitcode=66
+	export TSAN_OPTIONS
 fi
 
 slow=1

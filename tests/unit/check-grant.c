@@ -112,7 +112,8 @@ END_TEST
  * runs in the normal and sanitizer builds.
  */
 static volatile int mapper_holds;
-static volatile int stop;
+/* Tells the peer thread to stop: atomic, read and written across threads. */
+static int stop;
 
 static void mapper_step(void)
 {
@@ -128,7 +129,7 @@ static void mapper_step(void)
 static void *mapper(void *arg)
 {
 	(void)arg;
-	while (!stop)
+	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
 		mapper_step();
 	return NULL;
 }
@@ -141,7 +142,7 @@ static void flipper_step(void)
 static void *flipper(void *arg)
 {
 	(void)arg;
-	while (!stop)
+	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
 		flipper_step();
 	return NULL;
 }
@@ -149,7 +150,7 @@ static void *flipper(void *arg)
 /* Start `fn` in a thread, or return false to interleave `step` by hand. */
 static bool start_peer(pthread_t *t, void *(*fn)(void *))
 {
-	stop = 0;
+	__atomic_store_n(&stop, 0, __ATOMIC_RELEASE);
 	if (tu_under_valgrind())
 		return false;
 	ck_assert_int_eq(pthread_create(t, NULL, fn, NULL), 0);
@@ -158,7 +159,7 @@ static bool start_peer(pthread_t *t, void *(*fn)(void *))
 
 static void stop_peer(pthread_t t, bool threaded)
 {
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	if (threaded)
 		pthread_join(t, NULL);
 }

@@ -521,7 +521,7 @@ static void q_directory_part(void)
 
 	for (i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "child-%04d-abcdefghijklmnop", i);
-		snprintf(path, sizeof(path), "/dp/%s", names[i]);
+		snprintf(path, sizeof(path), "/dp/%.47s", names[i]);
 		CALLS(fd, XS_MKDIR, 0, 0, &r, path);
 		want[i] = names[i];
 	}
