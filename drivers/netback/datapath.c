@@ -186,6 +186,55 @@ static void tx_consume(struct nb_vif *v, uint32_t slots)
 		v->txstart = 0;
 }
 
+/* ------------------------------ multicast ------------------------------- */
+
+static int mcast_find(const struct nb_vif *v, const uint8_t *addr)
+{
+	for (uint32_t i = 0; i < v->nr_mcast; i++)
+		if (!memcmp(v->mcast[i], addr, 6))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A multicast control request (MCAST_ADD and/or MCAST_DEL extras, no
+ * data), answered at once as Linux netback does: an add beyond
+ * NB_MCAST_MAX addresses is an error and changes nothing; adding an
+ * address twice keeps one entry; removing one that is not there is fine.
+ * The list is kept whether or not the frontend asked for filtering, which
+ * only decides whether it is used.
+ */
+static int16_t mcast_request(struct nb_vif *v, const struct sdrv_netif_tx_pkt *pkt)
+{
+	int16_t status = SDRV_NETIF_RSP_OKAY;
+	int i;
+
+	if (pkt->extras & SDRV_NETIF_EXTRA_BIT(SDRV_NETIF_EXTRA_TYPE_MCAST_DEL) &&
+	    (i = mcast_find(v, pkt->mcast_del)) >= 0) {
+		memmove(v->mcast[i], v->mcast[i + 1], (size_t)(v->nr_mcast - (uint32_t)i - 1) * 6);
+		v->nr_mcast--;
+	}
+	if (pkt->extras & SDRV_NETIF_EXTRA_BIT(SDRV_NETIF_EXTRA_TYPE_MCAST_ADD) &&
+	    mcast_find(v, pkt->mcast_add) < 0) {
+		if (v->nr_mcast < NB_MCAST_MAX)
+			memcpy(v->mcast[v->nr_mcast++], pkt->mcast_add, 6);
+		else
+			status = SDRV_NETIF_RSP_ERROR;
+	}
+	return status;
+}
+
+/* Whether a frame for `dst` may go to the frontend: anything but a
+ * multicast address it did not add, when it asked for filtering. */
+static bool mcast_wanted(const struct nb_vif *v, const uint8_t *dst)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+	if (!v->mcast_ctrl || !(dst[0] & 1) || !memcmp(dst, bcast, 6))
+		return true;
+	return mcast_find(v, dst) >= 0;
+}
+
 void nb_tx_serve(struct nb_vif *v)
 {
 	struct nb *b = v->nb;
@@ -249,8 +298,8 @@ void nb_tx_serve(struct nb_vif *v)
 			nb_vif_break(v, "tx decode: %s", sdrv_netif_strerror(r));
 			return;
 		}
-		if (!pkt.nr_frags) { /* a multicast control request: no filter here */
-			tx_respond(v, &pkt, SDRV_NETIF_RSP_OKAY);
+		if (!pkt.nr_frags) { /* a multicast control request */
+			tx_respond(v, &pkt, mcast_request(v, &pkt));
 			tx_consume(v, pkt.nr_slots);
 			continue;
 		}
@@ -399,6 +448,10 @@ void nb_rx_serve(struct nb_vif *v)
 			}
 			if ((size_t)n < NB_VNET_HDR + SDRV_NETIF_ETH_HLEN) {
 				v->st.rx_dropped_error++;
+				continue;
+			}
+			if (!mcast_wanted(v, v->pend + NB_VNET_HDR)) {
+				v->st.rx_dropped_mcast++;
 				continue;
 			}
 			v->pend_len = (uint32_t)n;

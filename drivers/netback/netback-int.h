@@ -32,6 +32,8 @@
 #define NB_FRAME_MAX (SDRV_NETIF_RX_MAX_SIZE + 64u)
 /* Addresses the `ip` key may list. */
 #define NB_MAX_ADDRS 16u
+/* Multicast addresses a frontend may subscribe to (Linux's XEN_NETBK_MCAST_MAX). */
+#define NB_MCAST_MAX 64u
 
 struct nb;
 
@@ -62,6 +64,12 @@ struct nb_vif {
 	struct sdrv_netback_credit credit;
 	/* what the frontend offered */
 	bool fe_sg, fe_gso4, fe_gso6, fe_csum;
+	/* Multicast control (the frontend's request-multicast-control):
+	 * multicast frames reach it only for the addresses it added with
+	 * MCAST_ADD requests (Linux's xenvif_mcast_*); broadcast always. */
+	bool mcast_ctrl;
+	uint32_t nr_mcast;
+	uint8_t mcast[NB_MCAST_MAX][6];
 	/* connection */
 	bool connected;
 	void *tx_mem, *rx_mem;

@@ -108,6 +108,7 @@ static void write_stats(const struct sdrv_netback *nb)
 		U(spoof_ipv6);
 		U(tx_dropped_error);
 		U(rx_dropped_error);
+		U(rx_dropped_mcast);
 		U(tx_throttled);
 		U(logged);
 		U(log_suppressed);

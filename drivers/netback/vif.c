@@ -285,6 +285,7 @@ static int vif_publish(struct sdrv_xenbus_back *xb, uint32_t tx, void *ctx)
 	W("feature-rx-copy", 1);
 	W("feature-rx-flip", 0);
 	W("feature-split-event-channels", 1);
+	W("feature-multicast-control", 1);
 #undef W
 	return 0;
 }
@@ -369,7 +370,9 @@ static int vif_connect(struct sdrv_xenbus_back *xb, void *ctx)
 	if (sdrv_xenbus_read_bool(b->xs, 0, peer, "feature-sg", false, &v->fe_sg) < 0 ||
 	    sdrv_xenbus_read_bool(b->xs, 0, peer, "feature-gso-tcpv4", false, &v->fe_gso4) < 0 ||
 	    sdrv_xenbus_read_bool(b->xs, 0, peer, "feature-gso-tcpv6", false, &v->fe_gso6) < 0 ||
-	    sdrv_xenbus_read_bool(b->xs, 0, peer, "feature-no-csum-offload", false, &nocsum) < 0) {
+	    sdrv_xenbus_read_bool(b->xs, 0, peer, "feature-no-csum-offload", false, &nocsum) < 0 ||
+	    sdrv_xenbus_read_bool(b->xs, 0, peer, "request-multicast-control", false,
+				  &v->mcast_ctrl) < 0) {
 		nb_log(b, LOG_WARNING, "%s: a feature key of the frontend is not 0 or 1", v->name);
 		return -EINVAL;
 	}
@@ -377,6 +380,7 @@ static int vif_connect(struct sdrv_xenbus_back *xb, void *ctx)
 	v->fe_gso4 = v->fe_gso4 && v->fe_sg && gso;
 	v->fe_gso6 = v->fe_gso6 && v->fe_sg && gso;
 	v->fe_csum = !nocsum;
+	v->nr_mcast = 0; /* a new connection subscribes afresh */
 	if ((r = map_ring(v, peer, "tx-ring-ref", SDRV_NETIF_TX_ENTRY_SIZE, &v->tx_mem, &v->tx)) <
 		0 ||
 	    (r = map_ring(v, peer, "rx-ring-ref", SDRV_NETIF_RX_ENTRY_SIZE, &v->rx_mem, &v->rx)) <
@@ -403,13 +407,14 @@ static int vif_connect(struct sdrv_xenbus_back *xb, void *ctx)
 	v->tx_more = v->rx_more = true;
 	nb_vif_arm_tap(v, true);
 	nb_kick(b);
-	nb_log(b, LOG_INFO, "%s connected: %s event channel%s, sg %s, gso %s", v->name,
-	       v->rx_port == v->tx_port ? "one" : "split", v->rx_port == v->tx_port ? "" : "s",
-	       v->fe_sg ? "on" : "off",
+	nb_log(b, LOG_INFO, "%s connected: %s event channel%s, sg %s, gso %s, multicast %s",
+	       v->name, v->rx_port == v->tx_port ? "one" : "split",
+	       v->rx_port == v->tx_port ? "" : "s", v->fe_sg ? "on" : "off",
 	       v->fe_gso4 && v->fe_gso6 ? "tcpv4 tcpv6"
 	       : v->fe_gso4		? "tcpv4"
 	       : v->fe_gso6		? "tcpv6"
-					: "off");
+					: "off",
+	       v->mcast_ctrl ? "filtered" : "all");
 	return 0;
 fail:
 	stop(v);

@@ -149,6 +149,7 @@ struct sdrv_netback_vif_info {
 	uint64_t spoof_ipv6;	      /**< ...IPv6 with a foreign source address. */
 	uint64_t tx_dropped_error;    /**< Packets answered with an error (codec, grant). */
 	uint64_t rx_dropped_error;    /**< Frames not deliverable (too big, bad buffer grant). */
+	uint64_t rx_dropped_mcast;    /**< Multicast frames the frontend did not subscribe to. */
 	uint64_t tx_throttled;	      /**< Times the rate limit held transmission. */
 	uint64_t logged;	      /**< Classifier lines logged. */
 	uint64_t log_suppressed;      /**< Classifier matches beyond the line rate. */

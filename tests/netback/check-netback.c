@@ -35,6 +35,11 @@
  *   bad keys   a frontend's tx-ring-ref that is no number: no connection;
  *              toolstack keys that are garbage (mac: disabled with a
  *              reason; rate, log, ip: the safe reading)
+ *   multicast  a frontend with request-multicast-control gets multicast
+ *              frames only for the addresses it added (broadcast and
+ *              unicast always; the others dropped and counted); 64
+ *              addresses fit, the 65th is an error; removing one stops its
+ *              frames; a frontend without the key (basic) gets them all
  *   shutdown   sdrv_netback_free() closes every device; no vif is left
  */
 #define _GNU_SOURCE
@@ -276,6 +281,7 @@ struct nf {
 	sdrv_grant_ref_t drefs[NPAGE];
 	int ps;	      /* the packet socket on vif<dom>.0 */
 	bool bad_ref; /* publish a tx-ring-ref that is not a number */
+	bool mcast;   /* publish request-multicast-control */
 };
 
 static int nf_publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
@@ -306,6 +312,8 @@ static int nf_publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 	W("feature-rx-notify", 1);
 	W("feature-sg", 1);
 	W("feature-gso-tcpv4", 1);
+	if (f->mcast)
+		W("request-multicast-control", 1);
 #undef W
 	/* a frontend that writes garbage where its ring reference goes */
 	if (f->bad_ref && (r = sdrv_xenbus_write_str(f->xs, tx, dir, "tx-ring-ref", "12x")) < 0)
@@ -355,7 +363,9 @@ static enum sdrv_xenbus_state back_state(struct nf *f)
 }
 
 /* Join as domain `dom`, connect, and open a packet socket on its vif. */
-static int nf_open(struct nf *f, sdrv_domid_t dom)
+/* Connect a raw frontend of domain `dom`; `mcast`: with
+ * request-multicast-control. */
+static int nf_open_mc(struct nf *f, sdrv_domid_t dom, bool mcast)
 {
 	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .address = broker, .domid = dom};
 	struct sdrv_xenbus_front_opts fo = {.sz = sizeof(fo)};
@@ -366,6 +376,7 @@ static int nf_open(struct nf *f, sdrv_domid_t dom)
 	memset(f, 0, sizeof(*f));
 	f->dom = dom;
 	f->ps = -1;
+	f->mcast = mcast;
 	xo.grant_pages = NPAGE + 16;
 	if (!(f->x = sdrv_xport_open("posix", &xo)) || !(f->xs = xs_open()))
 		return -1;
@@ -393,6 +404,11 @@ static int nf_open(struct nf *f, sdrv_domid_t dom)
 	if (!sll.sll_ifindex || f->ps < 0 || bind(f->ps, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return -1;
 	return 0;
+}
+
+static int nf_open(struct nf *f, sdrv_domid_t dom)
+{
+	return nf_open_mc(f, dom, false);
 }
 
 static void nf_close(struct nf *f)
@@ -637,6 +653,11 @@ static int fe_basic(void)
 			  pkt.frag[1].size),
 	      "data of two pages");
 	CHECK(COUNTER(1, rx_packets, 2, 5000) == 0, "rx_packets");
+	/* without request-multicast-control every multicast frame comes */
+	make_frame(1, "10.77.0.200", 300, 5);
+	memcpy(frame, "\x01\x00\x5e\x00\x00\xfb\x00\x16\x3e\x00\x00\xee", 12);
+	CHECK(vif_send(&f, 300) == 0, "sending a multicast frame: %s", strerror(errno));
+	CHECK(nf_recv(&f, &pkt, slots, 5000) == 0 && pkt.size == 300, "no multicast frame");
 	nf_close(&f);
 	return 0;
 }
@@ -826,6 +847,97 @@ static int fe_hostile(void)
 	return 0;
 }
 
+/* A multicast control request: one slot with EXTRA_INFO and no data, then
+ * the extra; the status of its response (the extra slot's must be NULL). */
+static int mcast_req(struct nf *f, uint8_t type, const char *addr, uint16_t id)
+{
+	struct sdrv_netif_tx_request s[2] = {
+	    {.gref = f->drefs[0], .id = id, .size = 0, .flags = SDRV_NETTXF_EXTRA_INFO}};
+	struct sdrv_netif_extra_info ex = {.type = type};
+	struct sdrv_netif_tx_response r, null;
+
+	memcpy(ex.u.mcast.addr, addr, 6);
+	memcpy(&s[1], &ex, sizeof(ex));
+	nf_tx_raw(f, s, 2);
+	if (nf_tx_rsp(f, &r, 5000) != 1 || r.id != id)
+		return -1000;
+	if (nf_tx_rsp(f, &null, 5000) != 1 || null.status != SDRV_NETIF_RSP_NULL)
+		return -1001;
+	return r.status;
+}
+
+/* Send a frame for `dst` to the guest: 1 if it arrived, 0 if netback
+ * dropped it as unsubscribed multicast (counted), -1 otherwise. */
+static int mcast_frame(struct nf *f, const char *dst, uint64_t *dropped)
+{
+	struct sdrv_netif_rx_pkt pkt;
+	uint8_t slots[25][8];
+
+	make_frame(f->dom, "10.77.0.200", 300, 6);
+	memcpy(frame, dst, 6);
+	memcpy(frame + 6, "\x00\x16\x3e\x00\x00\xee", 6);
+	if (vif_send(f, 300) != 0)
+		return -1;
+	if (nf_recv(f, &pkt, slots, 1500) == 0)
+		return pkt.size == 300 && pkt.frag[0].id < 32 &&
+			       !memcmp(f->data + (32u + pkt.frag[0].id) * PAGE + pkt.frag[0].offset,
+				       frame, 300)
+			   ? 1
+			   : -1;
+	if (COUNTER(f->dom, rx_dropped_mcast, *dropped + 1, 3000) != 0)
+		return -1;
+	(*dropped)++;
+	return 0;
+}
+
+static int fe_mcast(void)
+{
+	static const char g1[] = "\x01\x00\x5e\x00\x00\xfb", g2[] = "\x01\x00\x5e\x00\x00\xfc";
+	uint64_t dropped = 0;
+	char be[96], addr[6];
+	struct nf f;
+	bool v;
+
+	CHECK(nf_open_mc(&f, 8, true) == 0, "no connection");
+	snprintf(be, sizeof(be), "/local/domain/%u/backend/vif/8/0", BE);
+	CHECK(sdrv_xenbus_read_bool(f.xs, 0, be, "feature-multicast-control", false, &v) == 0 && v,
+	      "feature-multicast-control");
+	nf_post(&f, 32);
+	/* nothing subscribed: multicast dropped; broadcast and unicast come */
+	CHECK(mcast_frame(&f, g1, &dropped) == 0, "an unsubscribed group arrived");
+	CHECK(mcast_frame(&f, "\xff\xff\xff\xff\xff\xff", &dropped) == 1, "broadcast");
+	CHECK(mcast_frame(&f, "\x00\x16\x3e\x00\x00\x08", &dropped) == 1, "unicast");
+	/* subscribed: that group comes, the other does not */
+	CHECK(mcast_req(&f, SDRV_NETIF_EXTRA_TYPE_MCAST_ADD, g1, 10) == SDRV_NETIF_RSP_OKAY, "add");
+	CHECK(mcast_req(&f, SDRV_NETIF_EXTRA_TYPE_MCAST_ADD, g1, 11) == SDRV_NETIF_RSP_OKAY,
+	      "the same add again");
+	CHECK(mcast_frame(&f, g1, &dropped) == 1, "the subscribed group");
+	CHECK(mcast_frame(&f, g2, &dropped) == 0, "another group arrived");
+	/* 64 addresses fit: g1 and 63 more; the 65th is refused */
+	for (int i = 0; i < 63; i++) {
+		memcpy(addr, "\x01\x00\x5e\x01\x00\x00", 6);
+		addr[5] = (char)i;
+		CHECK(mcast_req(&f, SDRV_NETIF_EXTRA_TYPE_MCAST_ADD, addr, (uint16_t)(20 + i)) ==
+			  SDRV_NETIF_RSP_OKAY,
+		      "add %d", i);
+	}
+	CHECK(mcast_req(&f, SDRV_NETIF_EXTRA_TYPE_MCAST_ADD, g2, 90) == SDRV_NETIF_RSP_ERROR,
+	      "a 65th address was accepted");
+	CHECK(mcast_frame(&f, g2, &dropped) == 0, "the refused group arrived");
+	/* removing: its frames stop; removing what is not there is fine */
+	CHECK(mcast_req(&f, SDRV_NETIF_EXTRA_TYPE_MCAST_DEL, g1, 91) == SDRV_NETIF_RSP_OKAY, "del");
+	CHECK(mcast_req(&f, SDRV_NETIF_EXTRA_TYPE_MCAST_DEL, g1, 92) == SDRV_NETIF_RSP_OKAY,
+	      "del again");
+	CHECK(mcast_frame(&f, g1, &dropped) == 0, "a removed group arrived");
+	/* and the freed place takes another */
+	CHECK(mcast_req(&f, SDRV_NETIF_EXTRA_TYPE_MCAST_ADD, g2, 93) == SDRV_NETIF_RSP_OKAY,
+	      "add into the freed place");
+	CHECK(mcast_frame(&f, g2, &dropped) == 1, "the group added last");
+	CHECK(back_state(&f) == SDRV_XENBUS_CONNECTED, "the interface did not stay up");
+	nf_close(&f);
+	return 0;
+}
+
 static int fe_index(void)
 {
 	char why[160];
@@ -1003,6 +1115,7 @@ int main(void)
 	add_vif(5, NULL);
 	add_vif(6, NULL);
 	add_vif(7, NULL);
+	add_vif(8, NULL);
 	{
 		struct sdrv_xs *xs = xs_open();
 		char d6[96], d7[96];
@@ -1035,13 +1148,14 @@ int main(void)
 	run_fe("no-buffers", fe_nobuf);
 	run_fe("revive (basic once more)", fe_basic);
 	run_fe("bad keys", fe_badkeys);
+	run_fe("multicast", fe_mcast);
 
 	atomic_store(&sh->stop, 1);
 	if (tu_wait_child(nb_pid) != 0) {
 		fprintf(stderr, "FAIL: netback did not shut down cleanly\n");
 		failures++;
 	}
-	for (int i = 1; i <= 7; i++) {
+	for (int i = 1; i <= 8; i++) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "vif%d.0", i);
