@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <splitdrv/xenbus.h>
 #include <splitdrv/xs.h>
 
 #include "config.h"
@@ -951,6 +952,22 @@ static bool wait_closed(const char *be)
 
 /* Remove one device; 0, or 1 if the backend did not close in time and
  * `force` was not given (the directories are removed anyway then). */
+/* Whether `path` is /local/domain/<be>/backend/<type>/<fe>/<devid> for
+ * some backend domain <be> and type (sdrv_xenbus_check_back_path()). */
+static bool own_backend_path(const char *path, uint32_t fe, const char *devid)
+{
+	const char *p = path + 14;
+	uint32_t be = 0, id;
+
+	if (strncmp(path, "/local/domain/", 14) != 0 || parse_u32(devid, 0x7fffffff, &id) < 0)
+		return false;
+	for (; *p >= '0' && *p <= '9' && be <= MAX_DOMID; p++)
+		be = be * 10 + (uint32_t)(*p - '0');
+	if (p == path + 14 || *p != '/' || be > MAX_DOMID)
+		return false;
+	return sdrv_xenbus_check_back_path(path, (sdrv_domid_t)be, (sdrv_domid_t)fe, id) == 0;
+}
+
 static int remove_device(uint32_t fe, const char *type, const char *devid, bool force)
 {
 	struct rm_ctx c = {.fe = fe, .type = type, .devid = devid};
@@ -959,9 +976,14 @@ static int remove_device(uint32_t fe, const char *type, const char *devid, bool 
 	int r;
 
 	/* The toolstack's own record first: the frontend's "backend" key is the
-	 * guest's to write, so it is trusted only if the record is missing. */
-	if (!bpath)
+	 * guest's to write, so it is trusted only if the record is missing, and
+	 * then only as this very device's backend directory (in whichever
+	 * backend domain): never another guest's, nor anything else. */
+	if (!bpath) {
 		bpath = read_opt(0, "/local/domain/%u/device/%s/%s/backend", fe, type, devid);
+		if (bpath && !own_backend_path(bpath, fe, devid))
+			die("domain %u's %s %s has a bad backend path", fe, type, devid);
+	}
 	if (!bpath)
 		die("domain %u has no %s %s", fe, type, devid);
 	if (strncmp(bpath, "/local/domain/", 14) != 0 || !strstr(bpath, "/backend/") ||

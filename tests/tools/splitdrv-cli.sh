@@ -215,6 +215,31 @@ xenstore-write /local/domain/1/device/vbd/51728/backend /tool/xenstored
 sd --timeout 1 device-remove guest1 vbd 51728 --force >/dev/null || fail "forced vbd removal"
 gone $be
 xenstore-exists /tool/xenstored || fail "removal followed the guest's pointer to /tool/xenstored"
+# Without the toolstack's record the guest's pointer is all there is: it is
+# followed only to this very device's own backend directory, never to
+# another guest's.
+sd device-add g7 vbd target="$img" vdev=xvdd >/dev/null || fail "g7's xvdd"
+sd device-add guest1 vbd target="$img" vdev=xvdd >/dev/null || fail "guest1's xvdd"
+xenstore-rm /libxl/1/device/vbd/51760 || fail "removing the toolstack's record"
+for forged in /local/domain/0/backend/vbd/7/51760 /local/domain/0/backend/vbd/1/51761 \
+	/local/domain/0/backend/vbd/1 /local/domain/00/backend/vbd/1/51760 \
+	/local/domain/0/backend/vbd/1/51760/../../7/51760; do
+	xenstore-write /local/domain/1/device/vbd/51760/backend "$forged"
+	out=$(sd --timeout 1 device-remove guest1 vbd 51760 --force 2>&1) &&
+		fail "removal followed the guest's pointer to $forged"
+	echo "$out" | grep -q 'bad backend path' || fail "a forged pointer ($forged): $out"
+	xenstore-exists /local/domain/0/backend/vbd/7/51760 ||
+		fail "the pointer $forged removed another guest's backend"
+	xenstore-exists /local/domain/0/backend/vbd/1/51760 ||
+		fail "the pointer $forged removed the device's backend anyway"
+done
+xenstore-write /local/domain/1/device/vbd/51760/backend /local/domain/0/backend/vbd/1/51760
+sd --timeout 1 device-remove guest1 vbd 51760 --force >/dev/null ||
+	fail "removal by the guest's pointer to its own backend"
+gone /local/domain/0/backend/vbd/1/51760
+gone /local/domain/1/device/vbd/51760
+sd --timeout 1 device-remove g7 vbd 51760 --force >/dev/null || fail "g7's xvdd removal"
+gone /local/domain/0/backend/vbd/7/51760
 
 # destroy
 sd device-add guest1 vbd target="$img" >/dev/null || fail "vbd re-add"
