@@ -344,14 +344,19 @@ static int vif_connect(struct sdrv_xenbus_back *xb, void *ctx)
 	const char *peer = sdrv_xenbus_back_peer_dir(xb);
 	bool gso = !(b->flags & SDRV_NETBACK_NO_GSO), copy, notify, nocsum;
 	uint32_t p_tx = 0, p_rx = 0;
-	uint64_t nq;
+	uint64_t nq = 1;
 	int r;
 
 	if (v->broken)
 		return -EIO;
 	stop(v);
 	r = sdrv_xenbus_read_uint(b->xs, 0, peer, "multi-queue-num-queues", 64, 1, &nq);
-	if ((r < 0 && r != -ENOENT) || nq != 1) {
+	if (r < 0 && r != -ENOENT) {
+		nb_log(b, LOG_WARNING, "%s: the frontend's multi-queue-num-queues is unusable: %s",
+		       v->name, strerror(-r));
+		return -EINVAL;
+	}
+	if (nq != 1) {
 		nb_log(b, LOG_WARNING, "%s: the frontend asks for %llu queues; one is offered",
 		       v->name, (unsigned long long)nq);
 		return -EOPNOTSUPP;

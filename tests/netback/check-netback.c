@@ -32,9 +32,14 @@
  *              buffers and frames flow again
  *   revive     a frontend that died comes back on the same device and
  *              connects again
- *   bad keys   a frontend's tx-ring-ref that is no number: no connection;
- *              toolstack keys that are garbage (mac: disabled with a
- *              reason; rate, log, ip: the safe reading)
+ *   bad keys   a frontend's keys that are garbage or refused (ring refs
+ *              that are no number, too big or no grant; event channels
+ *              that are no number or no port; two queues or "-1"; no
+ *              rx-copy or rx-notify; feature and request flags that are
+ *              no number or too big): no connection, each; then a good frontend of
+ *              the same domain connects and sends; toolstack keys that are
+ *              garbage (mac: disabled with a reason; rate, log, ip: the
+ *              safe reading)
  *   multicast  a frontend with request-multicast-control gets multicast
  *              frames only for the addresses it added (broadcast and
  *              unicast always; the others dropped and counted); 64
@@ -279,9 +284,11 @@ struct nf {
 	bool have, connected;
 	uint8_t *data;
 	sdrv_grant_ref_t drefs[NPAGE];
-	int ps;	      /* the packet socket on vif<dom>.0 */
-	bool bad_ref; /* publish a tx-ring-ref that is not a number */
-	bool mcast;   /* publish request-multicast-control */
+	int ps; /* the packet socket on vif<dom>.0 */
+	/* a key the frontend writes last, over what it wrote (a hostile one) */
+	const char *bad_key, *bad_val;
+	bool published; /* its keys are written (the backend saw us) */
+	bool mcast;	/* publish request-multicast-control */
 };
 
 static int nf_publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
@@ -315,9 +322,10 @@ static int nf_publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 	if (f->mcast)
 		W("request-multicast-control", 1);
 #undef W
-	/* a frontend that writes garbage where its ring reference goes */
-	if (f->bad_ref && (r = sdrv_xenbus_write_str(f->xs, tx, dir, "tx-ring-ref", "12x")) < 0)
+	/* a frontend that writes garbage in one of its keys */
+	if (f->bad_key && (r = sdrv_xenbus_write_str(f->xs, tx, dir, f->bad_key, f->bad_val)) < 0)
 		return r;
+	f->published = true;
 	return 0;
 }
 
@@ -1004,18 +1012,20 @@ static int fe_nobuf(void)
  * (the device does not connect, and says so), and toolstack keys (mac,
  * bridge, rate, log, ip) that are garbage: the interface is disabled with
  * a reason, or runs with the safe reading, and netback carries on. */
-static int fe_badkeys(void)
+/* A frontend of domain 5 whose key `key` is `val`: the backend closes the
+ * device without connecting. 0, or -1 with a message. */
+static int badkey(const char *key, const char *val)
 {
 	struct sdrv_xenbus_front_opts fo = {.sz = sizeof(fo)};
 	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .address = broker, .domid = 5};
-	struct sdrv_netback_vif_info v;
-	char why[160];
 	struct nf f;
 	uint64_t end;
 
 	memset(&f, 0, sizeof(f));
 	f.dom = 5;
-	f.bad_ref = true;
+	f.ps = -1;
+	f.bad_key = key;
+	f.bad_val = val;
 	CHECK((f.x = sdrv_xport_open("posix", &xo)) && (f.xs = xs_open()), "joining");
 	fo.xs = f.xs;
 	fo.domid = 5;
@@ -1032,20 +1042,68 @@ static int fe_badkeys(void)
 		size_t n = (size_t)snprintf(seen, sizeof(seen), "%d", (int)st);
 
 		/* One read per look; the states it went through go in the
-		 * message. */
-		while (st != SDRV_XENBUS_CLOSED && st != SDRV_XENBUS_CLOSING && ms_now() < end) {
+		 * message. The backend may still be Closed from the case
+		 * before: only its answer to our keys counts (we publish
+		 * once it is in InitWait). */
+		while ((!f.published || (st != SDRV_XENBUS_CLOSED && st != SDRV_XENBUS_CLOSING)) &&
+		       ms_now() < end) {
 			nf_poll(&f, 10);
 			st = back_state(&f);
 			if (st != last && n + 4 < sizeof(seen))
 				n += (size_t)snprintf(seen + n, sizeof(seen) - n, " %d", (int)st);
 			last = st;
 		}
-		CHECK(st == SDRV_XENBUS_CLOSED || st == SDRV_XENBUS_CLOSING,
-		      "a garbage tx-ring-ref did not close the device (states seen: %s)", seen);
+		CHECK(f.published && (st == SDRV_XENBUS_CLOSED || st == SDRV_XENBUS_CLOSING),
+		      "%s = \"%s\" did not close the device (states seen: %s)", key, val, seen);
 	}
-	CHECK(!f.connected && !if_nametoindex("vif5.0"), "it connected anyway");
-	f.ps = -1;
+	CHECK(!f.connected && !if_nametoindex("vif5.0"), "%s = \"%s\": it connected anyway", key,
+	      val);
+	/* the device directory stays: the next case must not find this key */
+	{
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/%s", sdrv_xenbus_front_dir(f.xf), key);
+		CHECK(sdrv_xs_rm(f.xs, 0, path) == 0, "removing %s", path);
+	}
 	nf_close(&f);
+	return 0;
+}
+
+static int fe_badkeys(void)
+{
+	static const char *const cases[][2] = {
+	    {"tx-ring-ref", "12x"},
+	    {"rx-ring-ref", ""},
+	    {"rx-ring-ref", "99999999999"},
+	    {"tx-ring-ref", "4000"}, /* a number, but no grant of ours */
+	    {"event-channel", "abc"},
+	    {"event-channel", "60000"}, /* no such port */
+	    {"multi-queue-num-queues", "2"},
+	    {"multi-queue-num-queues", "-1"},
+	    {"request-rx-copy", "0"},
+	    {"feature-rx-notify", "0"},
+	    {"feature-sg", "x"}, /* any number is a flag (not 0: on), as Linux */
+	    {"feature-gso-tcpv4", "4294967296"},
+	    {"request-multicast-control", "yes"},
+	};
+	struct sdrv_netback_vif_info v;
+	char why[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (badkey(cases[i][0], cases[i][1]) != 0)
+			return 1;
+	/* netback carries on: a good frontend of the same domain connects */
+	{
+		struct nf f;
+
+		CHECK(nf_open(&f, 5) == 0, "a good frontend after the bad keys did not connect");
+		make_frame(5, "10.77.0.5", 200, 9);
+		put_frame(&f, 0, frame, 200, PAGE);
+		CHECK(nf_send(&f, 0, 200, PAGE, 0) == SDRV_NETIF_RSP_OKAY,
+		      "a frame after the bad keys");
+		CHECK(vif_recv(&f, got, sizeof(got), 5000) == 200, "the frame after the bad keys");
+		nf_close(&f);
+	}
 
 	/* domain 6: the toolstack wrote garbage */
 	CHECK(wait_broken(6, why, 5000) == 0, "a garbage mac did not disable vif6.0");
