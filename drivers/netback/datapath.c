@@ -301,6 +301,7 @@ void nb_tx_serve(struct nb_vif *v)
 		if (!pkt.nr_frags) { /* a multicast control request */
 			tx_respond(v, &pkt, mcast_request(v, &pkt));
 			tx_consume(v, pkt.nr_slots);
+			done++; /* within the budget, as packets are */
 			continue;
 		}
 		if (sdrv_netback_credit_take(&v->credit, pkt.size, nb_now_us(), &wait) < 0) {
