@@ -89,7 +89,10 @@ static int open_image(struct bb_dev *d)
 		goto out;
 	}
 	d->readonly = mode && mode[0] == 'r';
-	flags = (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	/* O_NONBLOCK while opening: a FIFO (or a device that waits in open)
+	 * named by params must not stall every device; what is neither a
+	 * file nor a block device is refused below, and the flag goes. */
+	flags = (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
 	fd = open(params, flags | ((b->flags & SDRV_BLKBACK_DIRECT) ? O_DIRECT : 0));
 	if (fd < 0 && errno == EINVAL && (b->flags & SDRV_BLKBACK_DIRECT)) {
 		bb_log(b, LOG_NOTICE, "vbd %u/%u: %s does not take O_DIRECT; using the page cache",
@@ -104,6 +107,13 @@ static int open_image(struct bb_dev *d)
 	if (fstat(fd, &st) != 0) {
 		r = -errno;
 		close(fd);
+		goto out;
+	}
+	if ((S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) &&
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		r = -errno;
+		close(fd);
+		bb_dev_break(d, "cannot use %s: %s", params, strerror(-r));
 		goto out;
 	}
 	d->sector_size = SDRV_BLKIF_SECTOR_SIZE;

@@ -23,6 +23,10 @@
  *                indirect requests: each gets its error response, the ring
  *                stays usable, the device stays up
  *   protocol     an unknown `protocol` value: the device is closed
+ *   bad images   toolstack keys that name no image: params a FIFO (read
+ *                only, where open would wait for a writer for ever), a
+ *                directory, a missing file; mode neither r nor w: each
+ *                device is disabled with a reason, the others serve
  *   index        a frontend whose req_prod claims 1000 requests: its device
  *                closes with a reason while another frontend's device keeps
  *                serving I/O the whole time
@@ -61,7 +65,7 @@
 
 #define PAGE   4096u
 #define IMG_MB 32u
-#define NDEVS  8
+#define NDEVS  16
 #define XVDA   51712u
 #define BE     0
 
@@ -871,6 +875,26 @@ static int no_queues(const struct sdrv_blkback_dev_info *d)
 	return d->nr_queues == 0;
 }
 
+/* Device (fe, vdev) is reported disabled with a reason containing `want`. */
+static int bad_image(sdrv_domid_t fe, const char *vdev, const char *want)
+{
+	struct sdrv_blkback_dev_info d;
+	char broken[160] = "";
+
+	for (int i = 0; i < 1000; i++) {
+		if (dev_info(fe, vdev_id(vdev), &d, broken, sizeof(broken)) == 0 && broken[0])
+			break;
+		usleep(10000);
+	}
+	if (!strstr(broken, want)) {
+		fprintf(stderr, "FAIL: bad images: %s of domain %u: reason \"%s\", want \"%s\"\n",
+			vdev, fe, broken, want);
+		return 1;
+	}
+	fprintf(stderr, "bad images: %s of domain %u: %s\n", vdev, fe, broken);
+	return 0;
+}
+
 /* -------------------------------- main -------------------------------- */
 
 static void start_hypervisor(void)
@@ -916,7 +940,25 @@ int main(void)
 	add_device(4, "xvdc", "d1", "w");
 	add_device(5, "xvdd", "d1", "w");
 	add_device(6, "xvde", "ro", "r");
+	{
+		char p[128];
+
+		img_path(p, sizeof(p), "fifo");
+		if (mkfifo(p, 0600) != 0)
+			return 1;
+		img_path(p, sizeof(p), "adir");
+		if (mkdir(p, 0700) != 0)
+			return 1;
+	}
+	add_device(7, "xvdf", "fifo", "r");
+	add_device(8, "xvdg", "adir", "w");
+	add_device(9, "xvdh", "missing", "w");
+	add_device(10, "xvdi", "d1", "x");
 	start_blkback();
+	failures += bad_image(7, "xvdf", "neither a file nor a block device");
+	failures += bad_image(8, "xvdg", "Is a directory");
+	failures += bad_image(9, "xvdh", "No such file");
+	failures += bad_image(10, "xvdi", "neither r nor w");
 
 	run_fe("basic", fe_basic);
 	run_fe("multi", fe_multi);
@@ -1003,11 +1045,13 @@ int main(void)
 	{
 		char p[128];
 
-		for (const char *const *n = (const char *const[]){"d0", "d1", "ro", NULL}; *n;
-		     n++) {
+		for (const char *const *n = (const char *const[]){"d0", "d1", "ro", "fifo", NULL};
+		     *n; n++) {
 			img_path(p, sizeof(p), *n);
 			unlink(p);
 		}
+		img_path(p, sizeof(p), "adir");
+		rmdir(p);
 		rmdir(tmp);
 	}
 	fprintf(stderr, "%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
