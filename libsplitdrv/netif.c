@@ -1176,6 +1176,38 @@ int sdrv_netif_hash_frame(const uint8_t *key, size_t key_len, uint32_t types, co
 
 /* The result is built in `r` and copied out only when complete: on any
  * error the caller's is all zero. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int sdrv_netif_parse_mac(const char *s, uint8_t mac[6])
+{
+	uint8_t m[6];
+
+	if (!s || !mac)
+		return -SDRV_EINVAL;
+	/* Left to right, each byte checked before the next is read: a
+	 * shorter string stops at its NUL, which matches nothing. */
+	for (int i = 0; i < 6; i++) {
+		int h, l;
+
+		if ((h = hex_digit(s[3 * i])) < 0 || (l = hex_digit(s[3 * i + 1])) < 0)
+			return -SDRV_EINVAL;
+		if (s[3 * i + 2] != (i < 5 ? ':' : '\0'))
+			return -SDRV_EINVAL;
+		m[i] = (uint8_t)(h << 4 | l);
+	}
+	__builtin_memcpy(mac, m, 6);
+	return (m[0] & 1) ? 1 : 0;
+}
+
 int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *out)
 {
 	struct sdrv_netif_l4 r, *l4 = &r;

@@ -25,21 +25,6 @@
 
 /* ------------------------------- keys --------------------------------- */
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6 ||
-	    strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	/* a group address is no source address */
-	return (mac[0] & 1) ? -EINVAL : 0;
-}
-
 /* rate, log and ip: read at start and whenever they change */
 void nb_vif_read_keys(struct nb_vif *v)
 {
@@ -447,7 +432,7 @@ static int read_device(struct nb_vif *v)
 
 	r = sdrv_xenbus_read_str(b->xs, 0, dir, "mac", 32, &s);
 	if (r == 0) {
-		if (parse_mac(s, v->mac) < 0) {
+		if (sdrv_netif_parse_mac(s, v->mac) != 0) { /* a group address is no source */
 			nb_vif_break(v, "mac '%s' is not a unicast MAC address", s);
 			free(s);
 			return -EINVAL;

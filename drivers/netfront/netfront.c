@@ -570,33 +570,6 @@ SDRV_API bool sdrv_netfront_writable(const struct sdrv_netfront *nf)
 /* ------------------------------------------------------------------------ */
 /* xenbus callbacks */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "00:16:3e:00:00:01": six two-digit hex bytes, a unicast address. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	if (strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		const char *p = s + 3 * i;
-		int h = hexval(p[0]), l = hexval(p[1]);
-
-		if (h < 0 || l < 0 || (i < 5 && p[2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(h << 4 | l);
-	}
-	return (mac[0] & 1) ? -EADDRNOTAVAIL : 0;
-}
-
 /* A value for a message: at most 40 printable bytes. */
 static void printable(const char *v, char *out, size_t size)
 {
@@ -620,10 +593,10 @@ static int read_mac(struct sdrv_netfront *nf, uint32_t tx)
 		nf_break(nf, "reading the device's mac key failed: %s", strerror(-rc));
 		return rc;
 	}
-	rc = parse_mac(v, nf->mac);
+	rc = sdrv_netif_parse_mac(v, nf->mac); /* six two-digit hex bytes */
 	printable(v, raw, sizeof(raw));
 	free(v);
-	if (rc == -EADDRNOTAVAIL) {
+	if (rc == 1) {
 		nf_break(nf, "the device's mac key \"%s\" is a multicast address", raw);
 		return -EINVAL;
 	}

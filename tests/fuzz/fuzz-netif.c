@@ -36,6 +36,8 @@
  *  - control: accepted requests obey the bounds (computed here in 64 bits),
  *    refused ones carry only id and type; mapping entries name queues;
  *    responses are the four fields and zeros;
+ *  - the slots read as a mac key are accepted exactly when they are six
+ *    two-digit hex bytes joined by colons, and read back to the same;
  *  - the frame hash returns an enabled type or nothing, and the Toeplitz
  *    hash is linear (T(a ^ b) = T(a) ^ T(b)); the transport header found
  *    for a checksum offload lies within the frame, or the error is a
@@ -72,7 +74,7 @@ static struct {
 	unsigned long inputs, tx_ok, tx_control, tx_empty, tx_reencoded, tx_again, tx_einval;
 	unsigned long tx_drop[16], tx_fatal[16], rx_ok, rx_again, rx_drop[16], rx_fatal[16];
 	unsigned long ctrl_ok, ctrl_badmsg, ctrl_msgsize, ctrl_notsup, ctrl_einval, map_ok, map_bad;
-	unsigned long hash_ok, hash_none, l4_ok;
+	unsigned long hash_ok, hash_none, l4_ok, mac_ok;
 } st;
 
 static void fz_fail(const char *what, int line) __attribute__((noreturn));
@@ -620,6 +622,41 @@ static void check_hash(const uint8_t *d, size_t n, uint8_t types)
 		 (sdrv_netif_toeplitz(d, klen, a, dlen) ^ sdrv_netif_toeplitz(d, klen, b, dlen)));
 }
 
+/* The bytes as a mac key: accepted exactly when they are six two-digit
+ * hex bytes joined by colons, read back to the same text (lower case),
+ * and group addresses told apart. */
+static void check_mac(const uint8_t *d, size_t n)
+{
+	char text[24], back[24];
+	uint8_t mac[6], keep[6] = {0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5};
+	bool ok;
+	int rc;
+
+	if (n > sizeof(text) - 1)
+		n = sizeof(text) - 1;
+	memcpy(text, d, n);
+	text[n] = 0;
+	ok = strlen(text) == 17;
+	for (int i = 0; ok && i < 17; i++)
+		ok =
+		    i % 3 == 2 ? text[i] == ':' : strchr("0123456789abcdefABCDEF", text[i]) != NULL;
+	memcpy(mac, keep, 6);
+	rc = sdrv_netif_parse_mac(text, mac);
+	if (!ok) {
+		if (rc != -SDRV_EINVAL || memcmp(mac, keep, 6))
+			abort();
+		return;
+	}
+	if (rc != (mac[0] & 1))
+		abort();
+	snprintf(back, sizeof(back), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	for (int i = 0; i < 17; i++)
+		if (back[i] != (text[i] >= 'A' && text[i] <= 'F' ? text[i] - 'A' + 'a' : text[i]))
+			abort();
+	st.mac_ok++;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t fatal[] = {0, 0, 18, 20, 32, 17, 33, 0xffffffff};
@@ -645,6 +682,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_rx(slots, nrx, n);
 	check_ctrl(slots, rest, at(data, size, 2), at(data, size, 3), at(data, size, 4));
 	check_hash(slots, rest, at(data, size, 5));
+	check_mac(slots, rest);
 	return 0;
 }
 
@@ -661,10 +699,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #include "fz-corpus.h"
 
-enum gen_kind { G_TX, G_TX_GSO, G_TX_MAX, G_TX_MCAST, G_RX, G_RX_GSO, G_CTRL, G_FRAME, G_KINDS };
+enum gen_kind {
+	G_TX,
+	G_TX_GSO,
+	G_TX_MAX,
+	G_TX_MCAST,
+	G_RX,
+	G_RX_GSO,
+	G_CTRL,
+	G_FRAME,
+	G_MAC,
+	G_KINDS
+};
 
-static const char *const gen_names[] = {"tx", "tx-gso", "tx-max", "tx-mcast",
-					"rx", "rx-gso", "ctrl",	  "frame"};
+static const char *const gen_names[] = {"tx",	  "tx-gso", "tx-max", "tx-mcast", "rx",
+					"rx-gso", "ctrl",   "frame",  "mac"};
 
 /*
  * A valid input of a kind: a packet built with the codec's own encoders,
@@ -780,6 +829,14 @@ static size_t gen_valid(unsigned char *buf, uint64_t *rng, unsigned kind, const 
 		if (!v6)
 			buf[l3 + 6] = buf[l3 + 7] = 0; /* not a fragment */
 		n = l3 + (v6 ? 40 : 20) + 20;
+	} else if (kind == G_MAC) {
+		/* A mac key: random bytes in random case, group or not. */
+		static const char hex[] = "0123456789abcdefABCDEF";
+
+		*ok = &st.mac_ok;
+		for (int i = 0; i < 17; i++)
+			buf[n + i] = i % 3 == 2 ? ':' : (unsigned char)hex[tu_rand(rng) % 22];
+		n += 17;
 	} else {
 		struct sdrv_netif_ctrl_req q;
 		uint32_t ents = 1 + (uint32_t)(tu_rand(rng) % 32);
@@ -1064,7 +1121,8 @@ int main(int argc, char **argv)
 	       "  rx: %lu accepted, %lu wait, %lu dropped, %lu fatal\n"
 	       "  ctrl: %lu accepted, %lu INVALID, %lu OVERFLOW, %lu NOT_SUPPORTED, %lu bad "
 	       "config; tables %lu ok, %lu bad\n"
-	       "  hash: %lu hashed, %lu without a type; %lu transport headers found\n",
+	       "  hash: %lu hashed, %lu without a type; %lu transport headers found\n"
+	       "  mac: %lu accepted\n",
 	       iters, seed0, st.tx_ok, st.tx_empty, st.tx_reencoded, st.tx_control, st.tx_again,
 	       st.tx_einval, st.tx_drop[SDRV_NETIF_R_TOO_MANY], st.tx_drop[SDRV_NETIF_R_SLOT_SIZE],
 	       st.tx_drop[SDRV_NETIF_R_RUNT], st.tx_fatal[SDRV_NETIF_R_MALICIOUS],
@@ -1072,13 +1130,14 @@ int main(int argc, char **argv)
 	       st.tx_fatal[SDRV_NETIF_R_EXTRA_REPEATED], st.tx_fatal[SDRV_NETIF_R_GSO_SIZE],
 	       st.tx_fatal[SDRV_NETIF_R_GSO_TYPE], st.rx_ok, st.rx_again, sum16(st.rx_drop),
 	       sum16(st.rx_fatal), st.ctrl_ok, st.ctrl_badmsg, st.ctrl_msgsize, st.ctrl_notsup,
-	       st.ctrl_einval, st.map_ok, st.map_bad, st.hash_ok, st.hash_none, st.l4_ok);
+	       st.ctrl_einval, st.map_ok, st.map_bad, st.hash_ok, st.hash_none, st.l4_ok,
+	       st.mac_ok);
 	fz_corpus_free(&c);
 	/* A harness that never reaches a path proves nothing about it. */
 	covered = st.tx_ok && st.tx_empty && st.tx_reencoded && st.tx_control && st.tx_again &&
 		  st.tx_einval && st.rx_ok && st.rx_again && st.ctrl_ok && st.ctrl_badmsg &&
 		  st.ctrl_msgsize && st.ctrl_notsup && st.ctrl_einval && st.map_ok && st.map_bad &&
-		  st.hash_ok && st.hash_none && st.l4_ok;
+		  st.hash_ok && st.hash_none && st.l4_ok && st.mac_ok;
 	for (unsigned r = SDRV_NETIF_R_TOO_MANY; r <= SDRV_NETIF_R_RUNT; r++)
 		if (r != SDRV_NETIF_R_MALICIOUS)
 			covered &= st.tx_drop[r] != 0;

@@ -1823,6 +1823,42 @@ static int l4_of(const uint8_t *f, size_t n, struct sdrv_netif_l4 *l4)
 	return r;
 }
 
+/* The mac keys: exactly xx:xx:xx:xx:xx:xx, unicast 0, group 1. */
+START_TEST(parse_mac_strictly)
+{
+	static const char *const bad[] = {
+	    "",
+	    "00:16:3e:00:00",
+	    "00:16:3e:00:00:011",
+	    "00:16:3e:00:00:01 ",
+	    " 0:16:3e:00:00:01",
+	    "+2:+2:+2:+2:+2:+2",
+	    "-2:-2:-2:-2:-2:-2",
+	    "0:16:3e:00:00:01",
+	    "00-16-3e-00-00-01",
+	    "00:16:3e:00:00:0g",
+	    "00:16:3e::00:01:",
+	    "0x:16:3e:00:00:01",
+	};
+	uint8_t mac[6], keep[6] = {9, 9, 9, 9, 9, 9};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(mac, keep, 6);
+		ck_assert_msg(sdrv_netif_parse_mac(bad[i], mac) == -SDRV_EINVAL, "\"%s\" accepted",
+			      bad[i]);
+		ck_assert_msg(!memcmp(mac, keep, 6), "\"%s\" wrote the address", bad[i]);
+	}
+	ck_assert_int_eq(sdrv_netif_parse_mac(NULL, mac), -SDRV_EINVAL);
+	ck_assert_int_eq(sdrv_netif_parse_mac("00:16:3e:00:00:01", NULL), -SDRV_EINVAL);
+	ck_assert_int_eq(sdrv_netif_parse_mac("00:16:3E:aB:cd:EF", mac), 0);
+	ck_assert_mem_eq(mac, "\x00\x16\x3e\xab\xcd\xef", 6);
+	ck_assert_int_eq(sdrv_netif_parse_mac("01:00:5e:00:00:fb", mac), 1);
+	ck_assert_mem_eq(mac, "\x01\x00\x5e\x00\x00\xfb", 6);
+	ck_assert_int_eq(sdrv_netif_parse_mac("ff:ff:ff:ff:ff:ff", mac), 1);
+	ck_assert_int_eq(sdrv_netif_parse_mac("fe:ff:ff:ff:ff:ff", mac), 0);
+}
+END_TEST
+
 START_TEST(parse_l4_frames)
 {
 	static const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
@@ -2306,6 +2342,7 @@ static Suite *netif_suite(void)
 	tcase_add_test(tc, toeplitz_known_answers);
 	tcase_add_test(tc, hash_frames);
 	tcase_add_test(tc, parse_l4_frames);
+	tcase_add_test(tc, parse_mac_strictly);
 	tcase_add_test(tc, errors_and_reasons);
 	suite_add_tcase(s, tc);
 

@@ -1013,6 +1013,22 @@ struct sdrv_netif_l4 {
 SDRV_API int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *l4);
 
 /**
+ * @brief Parse a MAC address as the `mac` keys of vif devices hold it.
+ *
+ * Exactly six pairs of hexadecimal digits (either case) joined by colons,
+ * as in "00:16:3e:01:02:03", and nothing before or after: no sign, no
+ * space, no one-digit byte (all of which `sscanf("%2x")` takes). Reads no
+ * further than the first NUL or the 18th byte.
+ *
+ * @param s   the text, NUL-terminated
+ * @param mac the address (written only when 0 or 1 is returned)
+ * @return 0 for a unicast address; 1 for a group (multicast or broadcast)
+ *         address, which no interface may have; -SDRV_EINVAL if `s` is not
+ *         a MAC address (or an argument is NULL)
+ */
+SDRV_API int sdrv_netif_parse_mac(const char *s, uint8_t mac[6]);
+
+/**
  * @brief A readable explanation of a codec error, for logs.
  * @param err 0 or a negative error from a netif function
  * @return a string with static storage duration (never NULL)
