@@ -23,6 +23,12 @@
  *                indirect requests: each gets its error response, the ring
  *                stays usable, the device stays up
  *   protocol     an unknown `protocol` value: the device is closed
+ *   bad keys     a frontend's ring-ref that is no number, empty, too big or
+ *                no grant; an event-channel that is no number or no port;
+ *                a ring-page-order above the offer or no number; 0 or 99
+ *                queues; a feature-persistent that is no number: each
+ *                closes the device without connecting; then a good
+ *                frontend connects and its I/O is right
  *   bad images   toolstack keys that name no image: params a FIFO (read
  *                only, where open would wait for a writer for ever), a
  *                directory, a missing file; mode neither r nor w: each
@@ -330,6 +336,12 @@ static bool backend_closed(struct tf *t)
 	enum sdrv_xenbus_state s = tf_back_state(t);
 
 	return s == SDRV_XENBUS_CLOSING || s == SDRV_XENBUS_CLOSED;
+}
+
+/* Closed in answer to our keys (not still Closed from a frontend before). */
+static bool refused(struct tf *t)
+{
+	return t->published && backend_closed(t);
 }
 
 static void fill(struct tf *t, uint32_t page, uint32_t n, unsigned seed)
@@ -733,6 +745,59 @@ static int fe_protocol(void)
 	return 0;
 }
 
+/* A frontend of domain 3 (xvdb) whose key `key` is `val`: blkback closes
+ * the device without connecting. The key is removed afterwards (the
+ * device directory stays for the next frontend). */
+static int badkey(const char *key, const char *val)
+{
+	struct tf t;
+	struct tf_opts o = fopts(3, "xvdb");
+	enum sdrv_xenbus_state s;
+	char path[SDRV_XENBUS_PATH_MAX];
+
+	o.bad_key = key;
+	o.bad_val = val;
+	CHECK(tf_open(&t, &o) == 0, "tf_open");
+	tf_poll_until(&t, refused, 10000);
+	s = tf_back_state(&t);
+	CHECK(t.published && (s == SDRV_XENBUS_CLOSING || s == SDRV_XENBUS_CLOSED),
+	      "%s = \"%s\": backend state %s", key, val, sdrv_xenbus_state_name(s));
+	CHECK(!t.connected, "%s = \"%s\": connected anyway", key, val);
+	snprintf(path, sizeof(path), "%s/%s", sdrv_xenbus_front_dir(t.xf), key);
+	CHECK(sdrv_xs_rm(t.xs, 0, path) == 0, "removing %s", path);
+	tf_close(&t, 2000);
+	return 0;
+}
+
+/* Hostile frontend keys, one at a time; then a good frontend connects. */
+static int fe_badkeys(void)
+{
+	static const char *const cases[][2] = {
+	    {"ring-ref", "abc"},
+	    {"ring-ref", ""},
+	    {"ring-ref", "4294967296"},
+	    {"ring-ref", "5000"}, /* a number, no grant of ours */
+	    {"event-channel", "x"},
+	    {"event-channel", "70000"}, /* no such port */
+	    {"ring-page-order", "9"},	/* more than offered */
+	    {"ring-page-order", "x"},
+	    {"multi-queue-num-queues", "0"},
+	    {"multi-queue-num-queues", "99"},
+	    {"feature-persistent", "yes"},
+	};
+	struct tf t;
+	struct tf_opts o = fopts(3, "xvdb");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (badkey(cases[i][0], cases[i][1]) != 0)
+			return 1;
+	CHECK(tf_open(&t, &o) == 0, "tf_open");
+	CHECK(tf_wait_connected(&t, 10000) == 0, "a good frontend after the bad keys");
+	CHECK(write_read(&t, 0, "d1", 3000, 0, 3, 5, 41) == 0, "I/O after the bad keys");
+	tf_close(&t, 5000);
+	return 0;
+}
+
 /* A frontend that keeps doing I/O until told to stop (index test). */
 static _Atomic int *keep_going;
 
@@ -970,6 +1035,7 @@ int main(void)
 	run_fe("readonly", fe_readonly);
 	run_fe("hostile", fe_hostile);
 	run_fe("protocol", fe_protocol);
+	run_fe("bad keys", fe_badkeys);
 
 	/* a hostile frontend next to a busy good one */
 	worker = spawn_fe(fe_worker);

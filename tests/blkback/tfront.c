@@ -87,6 +87,10 @@ static int publish(struct sdrv_xenbus_front *xf, uint32_t tx, void *ctx)
 	if (t->o.persistent &&
 	    (r = sdrv_xenbus_write_uint(t->xs, tx, dir, "feature-persistent", 1)) < 0)
 		return r;
+	if (t->o.bad_key &&
+	    (r = sdrv_xenbus_write_str(t->xs, tx, dir, t->o.bad_key, t->o.bad_val)) < 0)
+		return r;
+	t->published = true;
 	return 0;
 }
 

@@ -26,6 +26,9 @@ struct tf_opts {
 	const char *protocol; /* written if not NULL */
 	bool persistent;      /* write feature-persistent = 1 */
 	uint32_t data_pages;  /* pages shared read-write with the backend */
+	/* A key (relative to the device directory) written last, over what
+	 * was written: a hostile frontend's. Not written if NULL. */
+	const char *bad_key, *bad_val;
 };
 
 struct tf_queue {
@@ -44,6 +47,7 @@ struct tf {
 	size_t esz;
 	struct tf_queue q[TF_MAX_QUEUES];
 	bool have_rings, connected;
+	bool published; /* the keys are written: the backend has seen us */
 	int connects, disconnects;
 	unsigned char *data; /* data_pages pages */
 	sdrv_grant_ref_t *drefs;
