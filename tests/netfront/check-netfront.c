@@ -335,8 +335,8 @@ static uint32_t fe_uint(struct world *w, const char *key)
 	return n;
 }
 
-/* Map the rings, bind the channel, go Connected, wait for the frontend. */
-static void be_connect(struct world *w)
+/* Map the rings, bind the channel, go Connected. */
+static void be_go_connected(struct world *w)
 {
 	sdrv_grant_ref_t ref;
 	int st;
@@ -356,6 +356,12 @@ static void be_connect(struct world *w)
 	w->bound = true;
 	w->nrxq = w->ntxs = 0;
 	wr(w, BEDIR, "state", "4");
+}
+
+/* The same, then wait for the frontend to connect. */
+static void be_connect(struct world *w)
+{
+	be_go_connected(w);
 	DRIVE_UNTIL(w, sdrv_netfront_connected(w->nf), 5000);
 }
 
@@ -1014,6 +1020,38 @@ START_TEST(mac_malformed)
 }
 END_TEST
 
+/* A backend whose key `key` is `val` when it goes Connected: the frontend
+ * breaks with a reason containing `expect`, and the link never comes up. */
+static void bad_be_key(const char *key, const char *val, const char *expect)
+{
+	struct world w;
+
+	world_start(&w, MAC);
+	be_offer(&w, true, true);
+	wr(&w, BEDIR, key, val);
+	fe_new(&w);
+	be_go_connected(&w);
+	DRIVE_UNTIL(&w, sdrv_netfront_broken(w.nf) != NULL, 5000);
+	ck_assert_msg(strstr(sdrv_netfront_broken(w.nf), expect) != NULL, "%s = \"%s\": reason: %s",
+		      key, val, sdrv_netfront_broken(w.nf));
+	ck_assert_msg(!sdrv_netfront_connected(w.nf) && w.link_ups == 0,
+		      "%s = \"%s\": connected anyway", key, val);
+	world_stop(&w);
+}
+
+START_TEST(backend_keys_malformed)
+{
+	bad_be_key("feature-sg", "x", "feature-sg is malformed");
+	bad_be_key("feature-gso-tcpv4", "-1", "feature-gso-tcpv4 is malformed");
+	bad_be_key("feature-gso-tcpv6", "4294967296", "feature-gso-tcpv6 is malformed");
+	bad_be_key("feature-rx-copy", "0", "does not offer feature-rx-copy");
+	bad_be_key("feature-rx-copy", "", "feature-rx-copy is malformed");
+	bad_be_key("mtu", "x", "mtu is malformed or out of range");
+	bad_be_key("mtu", "67", "mtu is malformed or out of range");
+	bad_be_key("mtu", "65536", "mtu is malformed or out of range");
+}
+END_TEST
+
 /* The backend's domain dies: the link goes down, and comes back up with
  * a new backend. */
 START_TEST(backend_restart)
@@ -1106,6 +1144,7 @@ static Suite *netfront_suite(void)
 	tcase_add_test(tc, hostile_tx_prod_jump);
 	tcase_add_test(tc, hostile_tx_null);
 	tcase_add_test(tc, mac_malformed);
+	tcase_add_test(tc, backend_keys_malformed);
 	tcase_add_test(tc, backend_restart);
 	tcase_add_test(tc, event_storm);
 	suite_add_tcase(s, tc);
