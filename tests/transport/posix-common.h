@@ -121,6 +121,21 @@ static inline pid_t pt_fork(void (*fn)(struct pt_env *e, void *arg), struct pt_e
 	return pid;
 }
 
+/* Open descriptors of this process. */
+static inline int pt_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory itself */
+}
+
 /* One process-shared page for the two domains of pt_run_pair() to talk. */
 #define PT_SHM_SIZE 4096u
 
@@ -129,7 +144,8 @@ static inline pid_t pt_fork(void (*fn)(struct pt_env *e, void *arg), struct pt_e
  * its privileged uids, NULL for ours), domains `a` and `b` forked with one
  * zeroed shared page as their argument, the broker served until both exit,
  * then a moment more so it notices the last hang-ups: every domain must
- * have been reclaimed. Prints "PASS: name" and returns the exit status.
+ * have been reclaimed, and every descriptor they gave the broker closed. Prints "PASS: name" and
+ * returns the exit status.
  */
 static inline int pt_run_pair(const char *name, unsigned watchdog_s, const uid_t *uids,
 			      size_t nr_uids, void (*a)(struct pt_env *e, void *arg),
@@ -143,12 +159,17 @@ static inline int pt_run_pair(const char *name, unsigned watchdog_s, const uid_t
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tu_watchdog(watchdog_s, name);
+	int fds0;
+
 	pt_start(&e, uids, nr_uids);
+	fds0 = pt_count_fds();
 	pids[0] = pt_fork(a, &e, shm, a_name);
 	pids[1] = pt_fork(b, &e, shm, b_name);
 	failed = pt_serve_until_done(&e, pids, 2);
 	pt_serve_for(&e, 20);
 	CHECK(sdrv_broker_nr_domains(e.b) == 0);
+	/* and everything of theirs: no descriptor is left in the broker */
+	CHECK(pt_count_fds() == fds0);
 	pt_stop(&e);
 	tu_shared_free(shm, PT_SHM_SIZE);
 	if (failed)
@@ -212,21 +233,6 @@ static inline sdrv_evtchn_port_t pt_wait_port(struct sdrv_xport *x, unsigned *di
 		n = sdrv_xport_wait(x, 100);
 		CHECK(n >= 0 || n == -EINTR);
 	}
-}
-
-/* Open descriptors of this process. */
-static inline int pt_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory itself */
 }
 
 #endif

@@ -4,12 +4,15 @@
  * ours are refused; malformed requests get a clear error with their seq;
  * broken framing, too many descriptors, oversized datagrams and a client
  * that never reads its replies lose their connection; random garbage
- * changes nothing for a well-behaved domain connected at the same time.
+ * (descriptors of every kind attached now and then) changes nothing for a
+ * well-behaved domain connected at the same time, and leaves no
+ * descriptor behind in the broker.
  */
 #include "posix-common.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -191,6 +194,10 @@ static void bad_requests(struct pt_env *e)
 	for (unsigned i = 2; i < SDRV_PM_MAX_FDS + 1; i++)
 		fds[i] = memfd(4096, false);
 	expect_drop(e, buf, n, fds, SDRV_PM_MAX_FDS + 1); /* too many descriptors */
+	/* an empty datagram with descriptors: taken for the end, and the
+	 * descriptors it carried are closed (pt_run_pair() counts the
+	 * broker's at the end) */
+	expect_drop(e, buf, 0, fds, 2);
 	for (unsigned i = 0; i < SDRV_PM_MAX_FDS + 1; i++)
 		close(fds[i]);
 }
@@ -211,29 +218,55 @@ static void never_reads(struct pt_env *e)
 	close(fd);
 }
 
+/*
+ * Well framed datagrams of every request type (and the types only the
+ * broker sends, a reply bit, types past the last) with random bodies,
+ * alternating with random bytes; now and then with descriptors of every
+ * kind attached (a pipe's ends, an eventfd, a memfd sealed or not, the
+ * socket itself).
+ */
 static void garbage(struct pt_env *e)
 {
+	static const uint16_t types[] = {SDRV_PM_EV_BOUND, SDRV_PM_EV_PORT_CLOSED,
+					 SDRV_PM_EV_PEER_DIED, SDRV_PM_REPLY | SDRV_PM_BIND,
+					 0xffff};
 	uint64_t rng = 0x6761726261676531ull, n = tu_scaled(3000, 100);
 	unsigned char buf[512];
-	int fd = raw_connect(e), drops = 0, replies = 0;
+	int fd = raw_connect(e), drops = 0, replies = 0, pool[6], pp[2];
 
+	CHECK(pipe(pp) == 0);
+	pool[0] = pp[0];
+	pool[1] = pp[1];
+	pool[2] = eventfd(0, EFD_CLOEXEC);
+	pool[3] = memfd_create("garbage", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	pool[4] = memfd_create("garbage-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	CHECK(pool[2] >= 0 && pool[3] >= 0 && pool[4] >= 0);
+	CHECK(ftruncate(pool[4], 4096) == 0 &&
+	      fcntl(pool[4], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0);
 	for (uint64_t i = 0; i < n; i++) {
 		size_t len = (size_t)(tu_rand(&rng) % sizeof(buf));
 		struct sdrv_pm_hdr h = {.magic = SDRV_PM_MAGIC};
 		char c[SDRV_PM_MAX_MSG];
+		int fds[3];
+		unsigned nfds = (tu_rand(&rng) & 3) == 0 ? 1 + (unsigned)(tu_rand(&rng) % 3) : 0;
 		ssize_t got;
 
 		for (size_t k = 0; k < len; k++)
 			buf[k] = (unsigned char)tu_rand(&rng);
 		if ((i & 1) && len >= SDRV_PM_HDR_SIZE) {
 			/* Well framed, random inside. */
-			h.type = (uint16_t)(tu_rand(&rng) % 8);
+			uint64_t t = tu_rand(&rng) % 16;
+
+			h.type = t < 11 ? (uint16_t)t : types[t - 11];
 			h.flags = (uint16_t)((tu_rand(&rng) & 7) == 0);
 			h.seq = (uint32_t)tu_rand(&rng);
 			h.len = (uint32_t)(len - SDRV_PM_HDR_SIZE);
 			memcpy(buf, &h, sizeof(h));
 		}
-		if (raw_send(fd, buf, len, NULL, 0) != 0) {
+		pool[5] = fd;
+		for (unsigned k = 0; k < nfds; k++)
+			fds[k] = pool[tu_rand(&rng) % 6];
+		if (raw_send(fd, buf, len, fds, nfds) != 0) {
 			close(fd);
 			fd = raw_connect(e);
 			drops++;
@@ -249,6 +282,8 @@ static void garbage(struct pt_env *e)
 		}
 	}
 	close(fd);
+	for (int k = 0; k < 5; k++)
+		close(pool[k]);
 	printf("garbage: %llu datagrams, %d error replies, %d disconnects\n", (unsigned long long)n,
 	       replies, drops);
 	CHECK(replies > 0 && drops > 0);

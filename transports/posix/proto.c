@@ -392,7 +392,9 @@ long sdrv_pm_recv(int sock, void *buf, int *fds, unsigned *nfds, bool *framing)
 	}
 	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		*framing = true;
-	if (*framing) {
+	/* 0 bytes: end of stream, or an empty datagram, which callers take
+	 * for it and which no message is: what it carried goes too. */
+	if (*framing || r == 0) {
 		for (unsigned i = 0; i < *nfds; i++)
 			close(fds[i]);
 		*nfds = 0;

@@ -236,9 +236,10 @@ int sdrv_pm_send(int sock, const void *buf, size_t n, const int *fds, unsigned n
  * Receive one datagram without blocking into `buf` (room for
  * SDRV_PM_MAX_MSG). Descriptors (close-on-exec) go to `fds` (room for
  * SDRV_PM_MAX_FDS), their number to `*nfds`. Returns the size, 0 at end
- * of stream, or a negative errno (-EAGAIN: nothing waiting). A datagram
- * too long, or with too many or truncated descriptors, sets `*framing`
- * (its descriptors are already closed).
+ * of stream (or for an empty datagram: its descriptors are closed), or a
+ * negative errno (-EAGAIN: nothing waiting). A datagram too long, or with
+ * too many or truncated descriptors, sets `*framing` (its descriptors are
+ * already closed).
  */
 long sdrv_pm_recv(int sock, void *buf, int *fds, unsigned *nfds, bool *framing);
 
