@@ -1278,6 +1278,239 @@ static void expect_corrupt(const char *state)
 	ck_assert_int_eq(errno, EBADMSG);
 }
 
+/* ------- state files built by hand (doc/store.md, "The state file") ------- */
+
+struct sf {
+	unsigned char b[8192];
+	size_t n;
+};
+
+static void sf_put(struct sf *f, const void *d, size_t n)
+{
+	ck_assert_uint_le(f->n + n, sizeof(f->b));
+	memcpy(f->b + f->n, d, n);
+	f->n += n;
+}
+
+static void sf_u32(struct sf *f, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 24)};
+
+	sf_put(f, x, 4);
+}
+
+/* Magic, version, flags 0, generation 7, `ndoms` (records follow). */
+static void sf_head(struct sf *f, uint32_t version, uint32_t ndoms)
+{
+	f->n = 0;
+	sf_put(f, "SDRVXST1", 8);
+	sf_u32(f, version);
+	sf_u32(f, 0);
+	sf_u32(f, 7);
+	sf_u32(f, 0);
+	sf_u32(f, ndoms);
+}
+
+/* A node owned by `owner` (no other permissions), value `v`. */
+static void sf_node(struct sf *f, const char *path, const char *v, uint32_t owner, uint32_t bits)
+{
+	sf_u32(f, (uint32_t)strlen(path));
+	sf_u32(f, (uint32_t)strlen(v));
+	sf_u32(f, 1);
+	sf_put(f, path, strlen(path));
+	sf_put(f, v, strlen(v));
+	sf_u32(f, owner);
+	sf_u32(f, bits);
+}
+
+/* The checksum over everything so far, then the file at `path`. */
+static void sf_write(struct sf *f, const char *path)
+{
+	uint64_t h = 14695981039346656037ull;
+	FILE *out;
+
+	for (size_t i = 0; i < f->n; i++) {
+		h ^= f->b[i];
+		h *= 1099511628211ull;
+	}
+	for (int k = 0; k < 8; k++)
+		f->b[f->n + (size_t)k] = (unsigned char)(h >> (8 * k));
+	out = fopen(path, "wb");
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(fwrite(f->b, 1, f->n + 8, out), f->n + 8);
+	fclose(out);
+}
+
+enum sf_shape {
+	SF_GOOD,
+	SF_VERSION,
+	SF_DOMID0,
+	SF_DOMFLAGS,
+	SF_NO_NODES,
+	SF_MANY_NODES,
+	SF_ROOT_LATE,
+	SF_ORPHAN,
+	SF_DUPLICATE,
+	SF_BAD_PATH,
+	SF_TRAILING_SLASH,
+	SF_NUL_IN_PATH,
+	SF_PERM_DOMID,
+	SF_PERM_BITS,
+	SF_NO_PERMS,
+	SF_NO_SPECIALS,
+	SF_AFTER_SPECIALS,
+	SF_TRAILING,
+	SF_SHAPES
+};
+
+/* A whole file of one shape: the good one, or the good one with one thing
+ * wrong that only the structure shows (the checksum is right). */
+static void sf_build(struct sf *f, enum sf_shape k)
+{
+	sf_head(f, k == SF_VERSION ? 2 : 1, 1);
+	sf_u32(f, k == SF_DOMID0 ? 0 : 5);
+	sf_u32(f, k == SF_DOMFLAGS ? 2 : 1);
+	sf_u32(f, 0xffffffffu);
+	if (k == SF_NO_NODES) {
+		sf_u32(f, 0);
+		return;
+	}
+	/* "/", "/local", one more, "/local/y", the two special nodes */
+	sf_u32(f, k == SF_MANY_NODES	   ? 0x10000000u
+		  : k == SF_NO_SPECIALS	   ? 4u
+		  : k == SF_AFTER_SPECIALS ? 7u
+					   : 6u);
+	if (k == SF_ROOT_LATE) {
+		sf_node(f, "/local", "", 0, 0);
+		sf_node(f, "/", "", 0, 0);
+	} else {
+		sf_node(f, "/", "", 0, 0);
+		sf_node(f, k == SF_ORPHAN ? "/nowhere/x" : "/local", "", 0, 0);
+	}
+	if (k == SF_DUPLICATE)
+		sf_node(f, "/local", "again", 0, 0);
+	else if (k == SF_BAD_PATH)
+		sf_node(f, "/local//x", "", 0, 0);
+	else if (k == SF_TRAILING_SLASH)
+		sf_node(f, "/local/x/", "", 0, 0);
+	else if (k == SF_NUL_IN_PATH) {
+		sf_u32(f, 8);
+		sf_u32(f, 0);
+		sf_u32(f, 1);
+		sf_put(f, "/local/\0", 8);
+		sf_u32(f, 0);
+		sf_u32(f, 0);
+	} else if (k == SF_PERM_DOMID)
+		sf_node(f, "/local/x", "v", 70000, 0);
+	else if (k == SF_PERM_BITS)
+		sf_node(f, "/local/x", "v", 5, 4);
+	else if (k == SF_NO_PERMS) {
+		sf_u32(f, 8);
+		sf_u32(f, 0);
+		sf_u32(f, 0);
+		sf_put(f, "/local/x", 8);
+	} else
+		sf_node(f, "/local/x", "value of x", 5, 1);
+	sf_node(f, "/local/y", "", 5, 0);
+	if (k != SF_NO_SPECIALS) {
+		sf_node(f, "@introduceDomain", "", 0, 0);
+		sf_node(f, "@releaseDomain", "", 0, 0);
+	}
+	if (k == SF_AFTER_SPECIALS)
+		sf_node(f, "/local/z", "", 0, 0);
+	if (k == SF_TRAILING)
+		sf_u32(f, 0);
+}
+
+static char sf_why[256];
+
+static void sf_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	if (!sf_why[0]) /* the first says why; later ones what it means */
+		snprintf(sf_why, sizeof(sf_why), "%s", msg);
+}
+
+START_TEST(state_file_structure_is_checked)
+{
+	/* what the store must say it found: the rule each shape breaks */
+	static const char *const why[SF_SHAPES] = {
+	    "",
+	    "unknown version",
+	    "bad domain record",
+	    "bad domain record",
+	    "bad node count",
+	    "bad node count",
+	    "out of order",
+	    "out of order",
+	    "duplicate node",
+	    "bad node path",
+	    "bad node path",
+	    "bad node path",
+	    "bad permissions",
+	    "bad permissions",
+	    "bad node record",
+	    "special nodes missing",
+	    "out of order",
+	    "trailing bytes",
+	};
+	static const char *const names[SF_SHAPES] = {"good",
+						     "version 2",
+						     "domain 0",
+						     "domain flags 2",
+						     "no nodes",
+						     "2^28 nodes",
+						     "root not first",
+						     "an orphan",
+						     "a duplicate",
+						     "a // path",
+						     "a / at the end",
+						     "a NUL in a path",
+						     "perm domid 70000",
+						     "perm bits 4",
+						     "no perms",
+						     "no special nodes",
+						     "a node after them",
+						     "trailing bytes"};
+	char state[128];
+	struct sf f;
+
+	tmp_setup();
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	teardown();
+	for (int k = 0; k < SF_SHAPES; k++) {
+		struct sdrv_store_opts o = {
+		    .sz = sizeof(o), .state_file = state, .log = sf_log, .log_level = LOG_ERR};
+
+		sf_why[0] = 0;
+		sf_build(&f, (enum sf_shape)k);
+		sf_write(&f, state);
+		errno = 0;
+		S = sdrv_store_new(&o);
+		if (k == SF_GOOD) {
+			/* the writer here is right: the good file loads whole */
+			ck_assert_msg(S != NULL, "the good file: %s", strerror(errno));
+			w_open(&D0, S, 0);
+			ck_assert_str_eq(w_read(&D0, 0, "/local/x"), "value of x");
+			ck_assert_str_eq(w_dir(&D0, 0, "/local"), "x|y|");
+			w_close(&D0);
+			sdrv_store_free(S);
+			S = NULL;
+			unlink(state);
+			continue;
+		}
+		ck_assert_msg(S == NULL && errno == EBADMSG, "%s: loaded (errno %d)", names[k],
+			      errno);
+		ck_assert_msg(strstr(sf_why, why[k]) != NULL, "%s: the store said \"%s\"", names[k],
+			      sf_why);
+	}
+	unlink(state);
+	tmp_cleanup();
+}
+END_TEST
+
 START_TEST(state_file_corrupt_is_refused)
 {
 	char state[128], good[128];
@@ -1714,6 +1947,7 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, state_file_survives_restart);
 	tcase_add_test(tc, state_file_corrupt_is_refused);
+	tcase_add_test(tc, state_file_structure_is_checked);
 	tcase_add_test(tc, state_file_write_failure_keeps_the_old_one);
 	tcase_add_test(tc, state_file_leaves_no_temporary);
 	tcase_add_test(tc, socket_identity);
