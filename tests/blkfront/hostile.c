@@ -11,7 +11,8 @@
  *   keys       garbage in the backend's keys (a malformed sectors, one
  *              missing, max-ring-page-order 99, multi-queue-max-queues 0 and
  *              1000, a huge feature-max-indirect-segments, a bad sector
- *              size or feature flag): the device does not connect, the
+ *              size or feature flag, discard keys that are no number or
+ *              too big): the device does not connect, the
  *              reason names the key, I/O submitted before fails -EIO
  *   storm      a backend notifying without answering, as fast as it can,
  *              for a second: the frontend wakes a bounded number of times
@@ -138,6 +139,10 @@ static void test_keys(void)
 	    {"feature-persistent", "yes", TB_G_CONNECT},
 	    {"info", " 4", TB_G_CONNECT},
 	    {"physical-sector-size", "3000", TB_G_CONNECT},
+	    {"feature-discard", "on", TB_G_CONNECT},
+	    {"discard-secure", "-1", TB_G_CONNECT},
+	    {"discard-granularity", "4k", TB_G_CONNECT},
+	    {"discard-alignment", "4294967296", TB_G_CONNECT},
 	};
 
 	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
