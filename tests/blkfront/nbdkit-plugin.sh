@@ -45,19 +45,15 @@ preload=
 # loaded first into nbdkit (which is not built with it); nbdkit's own leaks
 # are not ours. ThreadSanitizer then checks the plugin's worker and poller
 # threads (nbdkit's locks are seen through the runtime's interceptors).
-if readelf -d "$plugin" 2>/dev/null | grep -q 'libasan'; then
-	asan=$(${CC:-cc} -print-file-name=libasan.so)
-	[ -f "$asan" ] || skip "the plugin uses ASan but $asan is missing"
-	preload=LD_PRELOAD=$asan
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-	export ASAN_OPTIONS
-elif readelf -d "$plugin" 2>/dev/null | grep -q 'libtsan'; then
-	tsan=$(${CC:-cc} -print-file-name=libtsan.so)
-	[ -f "$tsan" ] || skip "the plugin uses TSan but $tsan is missing"
-	preload=LD_PRELOAD=$tsan
-	TSAN_OPTIONS=${TSAN_OPTIONS:+$TSAN_OPTIONS:}exitcode=66
-	export TSAN_OPTIONS
-fi
+for san in asan tsan; do
+	readelf -d "$plugin" 2>/dev/null | grep -q "lib$san" || continue
+	rt=$(${CC:-cc} -print-file-name=lib$san.so)
+	[ -f "$rt" ] || skip "the plugin uses lib$san but $rt is missing"
+	preload=LD_PRELOAD=$rt
+done
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+TSAN_OPTIONS=${TSAN_OPTIONS:+$TSAN_OPTIONS:}exitcode=66
+export ASAN_OPTIONS TSAN_OPTIONS
 
 slow=1
 [ -n "${VALGRIND_DEMO:-}" ] && slow=20

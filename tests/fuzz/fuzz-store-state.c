@@ -34,6 +34,8 @@
 
 #include <splitdrv/store.h>
 
+#include "../store/state-file.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_IN (1u << 16)
@@ -41,22 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[64], path[96];
 static unsigned long loaded, refused;
 
-static uint64_t fnv64(const unsigned char *p, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static void put_file(const unsigned char *d, size_t n, bool trailer)
 {
 	FILE *f = fopen(path, "wb");
 	unsigned char t[8];
-	uint64_t h = fnv64(d, n);
+	uint64_t h = sf_fnv64(d, n);
 
 	if (!f)
 		abort();
@@ -143,42 +134,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* ============================ the plain runner =========================== */
 #include "../common/tutil.h"
 
-struct sf {
-	unsigned char b[MAX_IN];
-	size_t n;
-};
-
-static void sf_put(struct sf *f, const void *d, size_t n)
-{
-	if (f->n + n > sizeof(f->b))
-		abort();
-	memcpy(f->b + f->n, d, n);
-	f->n += n;
-}
-
-static void sf_u32(struct sf *f, uint32_t v)
-{
-	unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-			      (unsigned char)(v >> 24)};
-
-	sf_put(f, x, 4);
-}
-
-static void sf_node(struct sf *f, const char *p, const char *v, uint32_t owner, uint32_t more)
-{
-	sf_u32(f, (uint32_t)strlen(p));
-	sf_u32(f, (uint32_t)strlen(v));
-	sf_u32(f, more ? 2 : 1);
-	sf_put(f, p, strlen(p));
-	sf_put(f, v, strlen(v));
-	sf_u32(f, owner);
-	sf_u32(f, 0);
-	if (more) {
-		sf_u32(f, more);
-		sf_u32(f, 3);
-	}
-}
-
 /* A valid file body (no checksum): `kind` 0 a small tree, 1 domains and
  * permissions, 2 a wide directory. */
 static void gen_valid(struct sf *f, unsigned kind)
@@ -191,41 +146,33 @@ static void gen_valid(struct sf *f, unsigned kind)
 					   "/tool",
 					   "/tool/xenstored"};
 
-	f->n = 0;
-	sf_put(f, "SDRVXST1", 8);
-	sf_u32(f, 1);
-	sf_u32(f, 0);
-	sf_u32(f, 42);
-	sf_u32(f, 0);
+	sf_head(f, 1, 42, kind == 1 ? 2 : 0);
 	if (kind == 1) {
-		sf_u32(f, 2);
 		sf_u32(f, 5), sf_u32(f, 1), sf_u32(f, 0xffffffffu);
 		sf_u32(f, 6), sf_u32(f, 0), sf_u32(f, 5);
-	} else {
-		sf_u32(f, 0);
 	}
 	if (kind == 2) {
 		sf_u32(f, 2 + 40 + 2);
-		sf_node(f, "/", "", 0, 0);
-		sf_node(f, "/d", "", 0, 0);
+		sf_node(f, "/", "", 0, 0, 0);
+		sf_node(f, "/d", "", 0, 0, 0);
 		for (int i = 0; i < 40; i++) {
 			char p[32], v[16];
 
 			snprintf(p, sizeof(p), "/d/n%02d", i);
 			snprintf(v, sizeof(v), "v%d", i * 7);
-			sf_node(f, p, v, (uint32_t)i, i & 1 ? 5u : 0u);
+			sf_node(f, p, v, (uint32_t)i, 0, i & 1 ? 5u : 0u);
 		}
 	} else {
 		sf_u32(f, (uint32_t)(sizeof(tree) / sizeof(tree[0])) + 2 + (kind == 1 ? 2 : 0));
 		for (size_t i = 0; i < sizeof(tree) / sizeof(tree[0]); i++)
-			sf_node(f, tree[i], i == 6 ? "running" : "", 0, 0);
+			sf_node(f, tree[i], i == 6 ? "running" : "", 0, 0, 0);
 		if (kind == 1) {
-			sf_node(f, "/vm", "", 0, 0);
-			sf_node(f, "/vm/x", "a value", 5, 6);
+			sf_node(f, "/vm", "", 0, 0, 0);
+			sf_node(f, "/vm/x", "a value", 5, 0, 6);
 		}
 	}
-	sf_node(f, "@introduceDomain", "", 0, 0);
-	sf_node(f, "@releaseDomain", "", 0, kind == 1 ? 5 : 0);
+	sf_node(f, "@introduceDomain", "", 0, 0, 0);
+	sf_node(f, "@releaseDomain", "", 0, 0, kind == 1 ? 5 : 0);
 }
 
 static int gen_corpus(const char *out)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../common/tutil.h"
+#include "state-file.h"
 #include "wire.h"
 
 static struct sdrv_store *S;
@@ -1280,65 +1281,15 @@ static void expect_corrupt(const char *state)
 
 /* ------- state files built by hand (doc/store.md, "The state file") ------- */
 
-struct sf {
-	unsigned char b[8192];
-	size_t n;
-};
-
-static void sf_put(struct sf *f, const void *d, size_t n)
-{
-	ck_assert_uint_le(f->n + n, sizeof(f->b));
-	memcpy(f->b + f->n, d, n);
-	f->n += n;
-}
-
-static void sf_u32(struct sf *f, uint32_t v)
-{
-	unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-			      (unsigned char)(v >> 24)};
-
-	sf_put(f, x, 4);
-}
-
-/* Magic, version, flags 0, generation 7, `ndoms` (records follow). */
-static void sf_head(struct sf *f, uint32_t version, uint32_t ndoms)
-{
-	f->n = 0;
-	sf_put(f, "SDRVXST1", 8);
-	sf_u32(f, version);
-	sf_u32(f, 0);
-	sf_u32(f, 7);
-	sf_u32(f, 0);
-	sf_u32(f, ndoms);
-}
-
-/* A node owned by `owner` (no other permissions), value `v`. */
-static void sf_node(struct sf *f, const char *path, const char *v, uint32_t owner, uint32_t bits)
-{
-	sf_u32(f, (uint32_t)strlen(path));
-	sf_u32(f, (uint32_t)strlen(v));
-	sf_u32(f, 1);
-	sf_put(f, path, strlen(path));
-	sf_put(f, v, strlen(v));
-	sf_u32(f, owner);
-	sf_u32(f, bits);
-}
-
-/* The checksum over everything so far, then the file at `path`. */
+/* The file at `path`: `f` and its checksum. */
 static void sf_write(struct sf *f, const char *path)
 {
-	uint64_t h = 14695981039346656037ull;
 	FILE *out;
 
-	for (size_t i = 0; i < f->n; i++) {
-		h ^= f->b[i];
-		h *= 1099511628211ull;
-	}
-	for (int k = 0; k < 8; k++)
-		f->b[f->n + (size_t)k] = (unsigned char)(h >> (8 * k));
+	sf_seal(f);
 	out = fopen(path, "wb");
 	ck_assert_ptr_nonnull(out);
-	ck_assert_uint_eq(fwrite(f->b, 1, f->n + 8, out), f->n + 8);
+	ck_assert_uint_eq(fwrite(f->b, 1, f->n, out), f->n);
 	fclose(out);
 }
 
@@ -1368,7 +1319,7 @@ enum sf_shape {
  * wrong that only the structure shows (the checksum is right). */
 static void sf_build(struct sf *f, enum sf_shape k)
 {
-	sf_head(f, k == SF_VERSION ? 2 : 1, 1);
+	sf_head(f, k == SF_VERSION ? 2 : 1, 7, 1);
 	sf_u32(f, k == SF_DOMID0 ? 0 : 5);
 	sf_u32(f, k == SF_DOMFLAGS ? 2 : 1);
 	sf_u32(f, 0xffffffffu);
@@ -1382,18 +1333,18 @@ static void sf_build(struct sf *f, enum sf_shape k)
 		  : k == SF_AFTER_SPECIALS ? 7u
 					   : 6u);
 	if (k == SF_ROOT_LATE) {
-		sf_node(f, "/local", "", 0, 0);
-		sf_node(f, "/", "", 0, 0);
+		sf_node(f, "/local", "", 0, 0, 0);
+		sf_node(f, "/", "", 0, 0, 0);
 	} else {
-		sf_node(f, "/", "", 0, 0);
-		sf_node(f, k == SF_ORPHAN ? "/nowhere/x" : "/local", "", 0, 0);
+		sf_node(f, "/", "", 0, 0, 0);
+		sf_node(f, k == SF_ORPHAN ? "/nowhere/x" : "/local", "", 0, 0, 0);
 	}
 	if (k == SF_DUPLICATE)
-		sf_node(f, "/local", "again", 0, 0);
+		sf_node(f, "/local", "again", 0, 0, 0);
 	else if (k == SF_BAD_PATH)
-		sf_node(f, "/local//x", "", 0, 0);
+		sf_node(f, "/local//x", "", 0, 0, 0);
 	else if (k == SF_TRAILING_SLASH)
-		sf_node(f, "/local/x/", "", 0, 0);
+		sf_node(f, "/local/x/", "", 0, 0, 0);
 	else if (k == SF_NUL_IN_PATH) {
 		sf_u32(f, 8);
 		sf_u32(f, 0);
@@ -1402,23 +1353,23 @@ static void sf_build(struct sf *f, enum sf_shape k)
 		sf_u32(f, 0);
 		sf_u32(f, 0);
 	} else if (k == SF_PERM_DOMID)
-		sf_node(f, "/local/x", "v", 70000, 0);
+		sf_node(f, "/local/x", "v", 70000, 0, 0);
 	else if (k == SF_PERM_BITS)
-		sf_node(f, "/local/x", "v", 5, 4);
+		sf_node(f, "/local/x", "v", 5, 4, 0);
 	else if (k == SF_NO_PERMS) {
 		sf_u32(f, 8);
 		sf_u32(f, 0);
 		sf_u32(f, 0);
 		sf_put(f, "/local/x", 8);
 	} else
-		sf_node(f, "/local/x", "value of x", 5, 1);
-	sf_node(f, "/local/y", "", 5, 0);
+		sf_node(f, "/local/x", "value of x", 5, 1, 0);
+	sf_node(f, "/local/y", "", 5, 0, 0);
 	if (k != SF_NO_SPECIALS) {
-		sf_node(f, "@introduceDomain", "", 0, 0);
-		sf_node(f, "@releaseDomain", "", 0, 0);
+		sf_node(f, "@introduceDomain", "", 0, 0, 0);
+		sf_node(f, "@releaseDomain", "", 0, 0, 0);
 	}
 	if (k == SF_AFTER_SPECIALS)
-		sf_node(f, "/local/z", "", 0, 0);
+		sf_node(f, "/local/z", "", 0, 0, 0);
 	if (k == SF_TRAILING)
 		sf_u32(f, 0);
 }
@@ -1475,7 +1426,7 @@ START_TEST(state_file_structure_is_checked)
 						     "a node after them",
 						     "trailing bytes"};
 	char state[128];
-	struct sf f;
+	static struct sf f;
 
 	tmp_setup();
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
