@@ -828,6 +828,7 @@ static size_t gen_valid(unsigned char *buf, uint64_t *rng, unsigned kind, const 
 			buf[l3 + i] = (uint8_t)tu_rand(rng);
 		if (!v6)
 			buf[l3 + 6] = buf[l3 + 7] = 0; /* not a fragment */
+		buf[l3 + (v6 ? 40 : 20) + 12] = 0x50;  /* a 20-byte TCP header */
 		n = l3 + (v6 ? 40 : 20) + 20;
 	} else if (kind == G_MAC) {
 		/* A mac key: random bytes in random case, group or not. */
