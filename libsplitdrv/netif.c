@@ -1172,10 +1172,8 @@ int sdrv_netif_hash_frame(const uint8_t *key, size_t key_len, uint32_t types, co
 	return 0;
 }
 
-/* --------------------------- checksum offload --------------------------- */
+/* ------------------------------- mac keys ------------------------------- */
 
-/* The result is built in `r` and copied out only when complete: on any
- * error the caller's is all zero. */
 static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -1208,6 +1206,10 @@ int sdrv_netif_parse_mac(const char *s, uint8_t mac[6])
 	return (m[0] & 1) ? 1 : 0;
 }
 
+/* --------------------------- checksum offload --------------------------- */
+
+/* The result is built in `r` and copied out only when complete: on any
+ * error the caller's is all zero. */
 int sdrv_netif_parse_l4(const void *frame, size_t len, struct sdrv_netif_l4 *out)
 {
 	struct sdrv_netif_l4 r, *l4 = &r;

@@ -950,8 +950,6 @@ static bool wait_closed(const char *be)
 	return closed;
 }
 
-/* Remove one device; 0, or 1 if the backend did not close in time and
- * `force` was not given (the directories are removed anyway then). */
 /* Whether `path` is /local/domain/<be>/backend/<type>/<fe>/<devid> for
  * some backend domain <be> and type (sdrv_xenbus_check_back_path()). */
 static bool own_backend_path(const char *path, uint32_t fe, const char *devid)
@@ -968,6 +966,8 @@ static bool own_backend_path(const char *path, uint32_t fe, const char *devid)
 	return sdrv_xenbus_check_back_path(path, (sdrv_domid_t)be, (sdrv_domid_t)fe, id) == 0;
 }
 
+/* Remove one device; 0, or 1 if the backend did not close in time and
+ * `force` was not given (the directories are removed anyway then). */
 static int remove_device(uint32_t fe, const char *type, const char *devid, bool force)
 {
 	struct rm_ctx c = {.fe = fe, .type = type, .devid = devid};

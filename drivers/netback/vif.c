@@ -363,7 +363,8 @@ static int vif_connect(struct sdrv_xenbus_back *xb, void *ctx)
 	    sdrv_xenbus_read_bool(b->xs, 0, peer, "feature-no-csum-offload", false, &nocsum) < 0 ||
 	    sdrv_xenbus_read_bool(b->xs, 0, peer, "request-multicast-control", false,
 				  &v->mcast_ctrl) < 0) {
-		nb_log(b, LOG_WARNING, "%s: a feature key of the frontend is not 0 or 1", v->name);
+		nb_log(b, LOG_WARNING,
+		       "%s: a feature or request key of the frontend is not a number", v->name);
 		return -EINVAL;
 	}
 	/* without scatter-gather a packet is one page: no segmentation */

@@ -22,11 +22,11 @@
  *                the end (also overflowing), unknown operations, bad
  *                indirect requests: each gets its error response, the ring
  *                stays usable, the device stays up
- *   protocol     an unknown `protocol` value: the device is closed
- *   bad keys     a frontend's ring-ref that is no number, empty, too big or
- *                no grant; an event-channel that is no number or no port;
- *                a ring-page-order above the offer or no number; 0 or 99
- *                queues; a feature-persistent that is no number: each
+ *   bad keys     an unknown `protocol`; a ring-ref that is no number,
+ *                empty, too big or no grant; an event-channel that is no
+ *                number or no port; a ring-page-order above the offer or no
+ *                number; 0 or 99 queues; a feature-persistent that is no
+ *                number: each
  *                closes the device without connecting; then a good
  *                frontend connects and its I/O is right
  *   bad images   toolstack keys that name no image: params a FIFO (read
@@ -728,23 +728,6 @@ static int fe_hostile(void)
 	return 0;
 }
 
-static int fe_protocol(void)
-{
-	struct tf t;
-	struct tf_opts o = fopts(3, "xvdb");
-	enum sdrv_xenbus_state s = SDRV_XENBUS_UNKNOWN;
-
-	o.protocol = "sparc64-abi";
-	CHECK(tf_open(&t, &o) == 0, "tf_open");
-	tf_poll_until(&t, backend_closed, 10000);
-	s = tf_back_state(&t);
-	CHECK(s == SDRV_XENBUS_CLOSING || s == SDRV_XENBUS_CLOSED, "backend state %s",
-	      sdrv_xenbus_state_name(s));
-	CHECK(!t.connected, "connected with an unknown protocol");
-	tf_close(&t, 2000);
-	return 0;
-}
-
 /* A frontend of domain 3 (xvdb) whose key `key` is `val`: blkback closes
  * the device without connecting. The key is removed afterwards (the
  * device directory stays for the next frontend). */
@@ -773,6 +756,7 @@ static int badkey(const char *key, const char *val)
 static int fe_badkeys(void)
 {
 	static const char *const cases[][2] = {
+	    {"protocol", "sparc64-abi"},
 	    {"ring-ref", "abc"},
 	    {"ring-ref", ""},
 	    {"ring-ref", "4294967296"},
@@ -1034,7 +1018,6 @@ int main(void)
 		    failures++;
 	run_fe("readonly", fe_readonly);
 	run_fe("hostile", fe_hostile);
-	run_fe("protocol", fe_protocol);
 	run_fe("bad keys", fe_badkeys);
 
 	/* a hostile frontend next to a busy good one */

@@ -36,10 +36,10 @@
  *              that are no number, too big or no grant; event channels
  *              that are no number or no port; two queues or "-1"; no
  *              rx-copy or rx-notify; feature and request flags that are
- *              no number or too big): no connection, each; then a good frontend of
- *              the same domain connects and sends; toolstack keys that are
- *              garbage (mac: disabled with a reason; rate, log, ip: the
- *              safe reading)
+ *              no number or too big): no connection, each; then a good
+ *              frontend of the same domain connects and sends; toolstack
+ *              keys that are garbage (mac: disabled with a reason; rate,
+ *              log, ip: the safe reading)
  *   multicast  a frontend with request-multicast-control gets multicast
  *              frames only for the addresses it added (broadcast and
  *              unicast always; the others dropped and counted); 64
@@ -371,20 +371,21 @@ static enum sdrv_xenbus_state back_state(struct nf *f)
 }
 
 /* Join as domain `dom`, connect, and open a packet socket on its vif. */
-/* Connect a raw frontend of domain `dom`; `mcast`: with
- * request-multicast-control. */
-static int nf_open_mc(struct nf *f, sdrv_domid_t dom, bool mcast)
+/* Start a raw frontend of domain `dom` (its handshake runs as it is
+ * polled): `mcast` with request-multicast-control, `bad_key` (if not NULL)
+ * set to `bad_val` over what it writes. 0 or -1. */
+static int nf_start(struct nf *f, sdrv_domid_t dom, bool mcast, const char *bad_key,
+		    const char *bad_val)
 {
 	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .address = broker, .domid = dom};
 	struct sdrv_xenbus_front_opts fo = {.sz = sizeof(fo)};
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
-	char ifname[16];
-	uint64_t end;
 
 	memset(f, 0, sizeof(*f));
 	f->dom = dom;
 	f->ps = -1;
 	f->mcast = mcast;
+	f->bad_key = bad_key;
+	f->bad_val = bad_val;
 	xo.grant_pages = NPAGE + 16;
 	if (!(f->x = sdrv_xport_open("posix", &xo)) || !(f->xs = xs_open()))
 		return -1;
@@ -398,7 +399,18 @@ static int nf_open_mc(struct nf *f, sdrv_domid_t dom, bool mcast)
 	fo.connect = nf_connect;
 	fo.disconnect = nf_disconnect;
 	fo.ctx = f;
-	if (!(f->xf = sdrv_xenbus_front_new(&fo)))
+	return (f->xf = sdrv_xenbus_front_new(&fo)) ? 0 : -1;
+}
+
+/* Start one and wait until it is connected, with a packet socket on its
+ * vif. 0 or -1. */
+static int nf_open_mc(struct nf *f, sdrv_domid_t dom, bool mcast)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+	char ifname[16];
+	uint64_t end;
+
+	if (nf_start(f, dom, mcast, NULL, NULL) < 0)
 		return -1;
 	end = ms_now() + 20000;
 	while (!f->connected && ms_now() < end)
@@ -1016,25 +1028,10 @@ static int fe_nobuf(void)
  * device without connecting. 0, or -1 with a message. */
 static int badkey(const char *key, const char *val)
 {
-	struct sdrv_xenbus_front_opts fo = {.sz = sizeof(fo)};
-	struct sdrv_xport_opts xo = {.sz = sizeof(xo), .address = broker, .domid = 5};
 	struct nf f;
 	uint64_t end;
 
-	memset(&f, 0, sizeof(f));
-	f.dom = 5;
-	f.ps = -1;
-	f.bad_key = key;
-	f.bad_val = val;
-	CHECK((f.x = sdrv_xport_open("posix", &xo)) && (f.xs = xs_open()), "joining");
-	fo.xs = f.xs;
-	fo.domid = 5;
-	fo.type = "vif";
-	fo.publish = nf_publish;
-	fo.connect = nf_connect;
-	fo.disconnect = nf_disconnect;
-	fo.ctx = &f;
-	CHECK((f.xf = sdrv_xenbus_front_new(&fo)) != NULL, "no frontend");
+	CHECK(nf_start(&f, 5, false, key, val) == 0, "starting a frontend");
 	end = ms_now() + 10000;
 	{
 		enum sdrv_xenbus_state st = back_state(&f), last = st;

@@ -1386,45 +1386,29 @@ static void sf_log(void *ctx, int level, const char *msg)
 
 START_TEST(state_file_structure_is_checked)
 {
-	/* what the store must say it found: the rule each shape breaks */
-	static const char *const why[SF_SHAPES] = {
-	    "",
-	    "unknown version",
-	    "bad domain record",
-	    "bad domain record",
-	    "bad node count",
-	    "bad node count",
-	    "out of order",
-	    "out of order",
-	    "duplicate node",
-	    "bad node path",
-	    "bad node path",
-	    "bad node path",
-	    "bad permissions",
-	    "bad permissions",
-	    "bad node record",
-	    "special nodes missing",
-	    "out of order",
-	    "trailing bytes",
+	/* each shape, and what the store must say it found: the rule broken */
+	static const struct {
+		const char *name, *why;
+	} shapes[SF_SHAPES] = {
+	    [SF_GOOD] = {"good", ""},
+	    [SF_VERSION] = {"version 2", "unknown version"},
+	    [SF_DOMID0] = {"domain 0", "bad domain record"},
+	    [SF_DOMFLAGS] = {"domain flags 2", "bad domain record"},
+	    [SF_NO_NODES] = {"no nodes", "bad node count"},
+	    [SF_MANY_NODES] = {"2^28 nodes", "bad node count"},
+	    [SF_ROOT_LATE] = {"root not first", "out of order"},
+	    [SF_ORPHAN] = {"an orphan", "out of order"},
+	    [SF_DUPLICATE] = {"a duplicate", "duplicate node"},
+	    [SF_BAD_PATH] = {"a // path", "bad node path"},
+	    [SF_TRAILING_SLASH] = {"a / at the end", "bad node path"},
+	    [SF_NUL_IN_PATH] = {"a NUL in a path", "bad node path"},
+	    [SF_PERM_DOMID] = {"perm domid 70000", "bad permissions"},
+	    [SF_PERM_BITS] = {"perm bits 4", "bad permissions"},
+	    [SF_NO_PERMS] = {"no perms", "bad node record"},
+	    [SF_NO_SPECIALS] = {"no special nodes", "special nodes missing"},
+	    [SF_AFTER_SPECIALS] = {"a node after them", "out of order"},
+	    [SF_TRAILING] = {"trailing bytes", "trailing bytes"},
 	};
-	static const char *const names[SF_SHAPES] = {"good",
-						     "version 2",
-						     "domain 0",
-						     "domain flags 2",
-						     "no nodes",
-						     "2^28 nodes",
-						     "root not first",
-						     "an orphan",
-						     "a duplicate",
-						     "a // path",
-						     "a / at the end",
-						     "a NUL in a path",
-						     "perm domid 70000",
-						     "perm bits 4",
-						     "no perms",
-						     "no special nodes",
-						     "a node after them",
-						     "trailing bytes"};
 	char state[128];
 	static struct sf f;
 
@@ -1452,10 +1436,10 @@ START_TEST(state_file_structure_is_checked)
 			unlink(state);
 			continue;
 		}
-		ck_assert_msg(S == NULL && errno == EBADMSG, "%s: loaded (errno %d)", names[k],
-			      errno);
-		ck_assert_msg(strstr(sf_why, why[k]) != NULL, "%s: the store said \"%s\"", names[k],
-			      sf_why);
+		ck_assert_msg(S == NULL && errno == EBADMSG, "%s: loaded (errno %d)",
+			      shapes[k].name, errno);
+		ck_assert_msg(strstr(sf_why, shapes[k].why) != NULL, "%s: the store said \"%s\"",
+			      shapes[k].name, sf_why);
 	}
 	unlink(state);
 	tmp_cleanup();

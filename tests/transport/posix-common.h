@@ -144,8 +144,8 @@ static inline int pt_count_fds(void)
  * its privileged uids, NULL for ours), domains `a` and `b` forked with one
  * zeroed shared page as their argument, the broker served until both exit,
  * then a moment more so it notices the last hang-ups: every domain must
- * have been reclaimed, and every descriptor they gave the broker closed. Prints "PASS: name" and
- * returns the exit status.
+ * have been reclaimed, and every descriptor they gave the broker closed.
+ * Prints "PASS: name" and returns the exit status.
  */
 static inline int pt_run_pair(const char *name, unsigned watchdog_s, const uid_t *uids,
 			      size_t nr_uids, void (*a)(struct pt_env *e, void *arg),
